@@ -1,0 +1,6 @@
+import Testing
+@testable import KilnDataset
+
+@Suite struct KilnDatasetPlaceholderTests {
+    @Test func moduleLoads() { #expect(Bool(true)) }
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import KilnEngine
+
+@Suite struct KilnEnginePlaceholderTests {
+    @Test func moduleLoads() { #expect(Bool(true)) }
+}

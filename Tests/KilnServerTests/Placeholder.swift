@@ -1,0 +1,6 @@
+import Testing
+@testable import KilnServer
+
+@Suite struct KilnServerPlaceholderTests {
+    @Test func moduleLoads() { #expect(Bool(true)) }
+}
