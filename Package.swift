@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "KilnServer", targets: ["KilnServer"]),
         .library(name: "KilnDataset", targets: ["KilnDataset"]),
         .library(name: "KilnEngine", targets: ["KilnEngine"]),
+        .library(name: "KilnWorker", targets: ["KilnWorker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -69,6 +70,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Claims jobs and runs their stages: fetch, dataset, engine, artifacts, webhooks.
+        .target(
+            name: "KilnWorker",
+            dependencies: [
+                "KilnCore",
+                "KilnStore",
+                "KilnDataset",
+                "KilnEngine",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // fal-compatible queue API (Hummingbird 2).
         .target(
             name: "KilnServer",
@@ -93,6 +108,7 @@ let package = Package(
                 "KilnServer",
                 "KilnDataset",
                 "KilnEngine",
+                "KilnWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -117,6 +133,14 @@ let package = Package(
         .testTarget(
             name: "KilnEngineTests",
             dependencies: ["KilnEngine", "KilnCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KilnWorkerTests",
+            dependencies: [
+                "KilnWorker", "KilnServer", "KilnStore", "KilnCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
