@@ -1,6 +1,0 @@
-import Testing
-@testable import KilnEngine
-
-@Suite struct KilnEnginePlaceholderTests {
-    @Test func moduleLoads() { #expect(Bool(true)) }
-}
