@@ -1,0 +1,144 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+
+/// Downloads `training_data_url` into a file: http(s) only, every hop's host resolved and checked
+/// against `AddressPolicy` (the connection is then pinned to the checked address, so a DNS answer
+/// that changes between check and connect cannot reach a private address), redirects followed by
+/// hand so each one is checked, a size cap, a deadline, and retries with backoff on 5xx/timeouts.
+struct DatasetFetcher: Sendable {
+    var limits: DatasetLimits
+    var logger: Logger
+    static let maxRedirects = 5
+
+    /// A failure worth another attempt (5xx, timeout, connection reset).
+    private struct Retryable: Error { var reason: String }
+
+    /// Downloads `url` into `destination`.
+    func fetch(_ url: URL, to destination: URL, progress: @Sendable (DatasetProgress) -> Void) async throws(DatasetError) {
+        let deadline = Date().addingTimeInterval(limits.fetchTimeout)
+        var attempt = 0
+        var lastReason = ""
+        while attempt < max(1, limits.fetchAttempts) {
+            attempt += 1
+            do {
+                try await fetchOnce(url, to: destination, deadline: deadline, progress: progress)
+                return
+            } catch let error as DatasetError {
+                throw error
+            } catch let error as Retryable {
+                lastReason = error.reason
+            } catch {
+                lastReason = "\(error)"
+            }
+            if Date() >= deadline {
+                throw .fetchFailed(url: url.absoluteString, attempts: attempt, reason: "time limit of \(Int(limits.fetchTimeout)) s reached (\(lastReason))")
+            }
+            if attempt < limits.fetchAttempts {
+                let delay = limits.fetchBackoff * pow(2, Double(attempt - 1))
+                logger.warning("download failed, retrying", metadata: ["url": "\(url)", "reason": "\(lastReason)", "delay": "\(delay)"])
+                try? await Task.sleep(for: .seconds(delay))
+                if Task.isCancelled { throw .fetchFailed(url: url.absoluteString, attempts: attempt, reason: "cancelled") }
+            }
+        }
+        throw .fetchFailed(url: url.absoluteString, attempts: attempt, reason: lastReason)
+    }
+
+    /// Checks the URL's scheme and resolved addresses; returns the address to connect to
+    /// (nil when private addresses are allowed and no pinning is needed).
+    func check(_ url: URL, original: URL) async throws(DatasetError) -> String? {
+        guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = url.host, !host.isEmpty else {
+            throw .unsupportedURL(url: url.absoluteString)
+        }
+        let bareHost = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        let addresses = await AddressPolicy.resolve(bareHost)
+        guard let first = addresses.first else { throw .unresolvableHost(url: url.absoluteString, host: host) }
+        if limits.allowPrivateURLs { return nil }
+        if let bad = addresses.first(where: AddressPolicy.isForbidden) {
+            throw .privateAddress(url: url.absoluteString, address: bad)
+        }
+        return addresses.first(where: { AddressPolicy.ipv4($0) != nil }) ?? first
+    }
+
+    private func fetchOnce(_ original: URL, to destination: URL, deadline: Date,
+                           progress: @Sendable (DatasetProgress) -> Void) async throws {
+        var url = original
+        for _ in 0...Self.maxRedirects {
+            let pinned = try await check(url, original: original)
+            var configuration = HTTPClient.Configuration(
+                redirectConfiguration: .disallow,
+                timeout: .init(connect: .seconds(15), read: .seconds(60))
+            )
+            if let pinned, let host = url.host { configuration.dnsOverride = [host: pinned] }
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            do {
+                let next = try await download(url, client: client, to: destination, deadline: deadline, progress: progress)
+                try? await client.shutdown()
+                guard let next else { return }
+                url = next
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+        }
+        throw DatasetError.tooManyRedirects(url: original.absoluteString)
+    }
+
+    /// One request; returns the redirect target, or nil when the body was saved.
+    private func download(_ url: URL, client: HTTPClient, to destination: URL, deadline: Date,
+                          progress: @Sendable (DatasetProgress) -> Void) async throws -> URL? {
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.headers.add(name: "User-Agent", value: "kiln-dataset/1")
+        let remaining = deadline.timeIntervalSinceNow
+        guard remaining > 0 else { throw Retryable(reason: "time limit reached") }
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .milliseconds(Int64(remaining * 1000)))
+        } catch {
+            throw Retryable(reason: "\(error)")
+        }
+        let status = Int(response.status.code)
+        if (300..<400).contains(status), let location = response.headers.first(name: "location") {
+            guard let next = URL(string: location, relativeTo: url)?.absoluteURL else {
+                throw DatasetError.unsupportedURL(url: location)
+            }
+            return next
+        }
+        if status >= 500 || status == 408 || status == 429 { throw Retryable(reason: "HTTP \(status)") }
+        guard (200..<300).contains(status) else { throw DatasetError.httpStatus(url: url.absoluteString, status: status) }
+        let total = response.headers.first(name: "content-length").flatMap { Int64($0) }
+        if let total, total > limits.maxArchiveBytes {
+            throw DatasetError.archiveTooLarge(source: url.absoluteString, limit: limits.maxArchiveBytes)
+        }
+        _ = FileManager.default.createFile(atPath: destination.path, contents: nil)
+        let out = try FileHandle(forWritingTo: destination)
+        defer { try? out.close() }
+        var received: Int64 = 0
+        var reported: Int64 = 0
+        do {
+            for try await buffer in response.body {
+                received += Int64(buffer.readableBytes)
+                if received > limits.maxArchiveBytes {
+                    throw DatasetError.archiveTooLarge(source: url.absoluteString, limit: limits.maxArchiveBytes)
+                }
+                if Date() > deadline { throw Retryable(reason: "time limit reached while downloading") }
+                try out.write(contentsOf: Data(buffer.readableBytesView))
+                if received - reported >= 8 << 20 {
+                    reported = received
+                    progress(.downloading(bytes: received, total: total))
+                }
+            }
+        } catch let error as DatasetError {
+            throw error
+        } catch let error as Retryable {
+            throw error
+        } catch {
+            throw Retryable(reason: "connection lost after \(received) bytes: \(error)")
+        }
+        if let total, received != total { throw Retryable(reason: "got \(received) of \(total) bytes") }
+        progress(.downloading(bytes: received, total: total))
+        return nil
+    }
+}
