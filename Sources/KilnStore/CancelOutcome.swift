@@ -1,0 +1,21 @@
+/// What a cancel request did.
+public enum CancelOutcome: Sendable, Equatable {
+    /// The job was still queued and is now cancelled.
+    case cancelledWhileQueued
+    /// The job is running; its worker will see the request at its next heartbeat.
+    case cancellationRequested
+    /// The job had already ended (succeeded, failed or cancelled); nothing changed.
+    case alreadyCompleted
+    /// No such job for this owner.
+    case notFound
+}
+
+/// What a worker's heartbeat learned.
+public enum HeartbeatAnswer: Sendable, Equatable {
+    /// The lease is renewed; carry on.
+    case renewed
+    /// The lease is renewed, but the user asked to cancel: stop and call `markCancelled`.
+    case cancelRequested
+    /// The worker no longer holds the job (lease expired and requeued, or the job ended): stop.
+    case lost
+}

@@ -1,0 +1,67 @@
+import GRDB
+
+extension JobStore {
+    /// Schema migrations, applied in order on open; never edit a shipped one, add another.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE jobs (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    owner TEXT NOT NULL,
+                    request TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    stage TEXT,
+                    progress TEXT,
+                    created_at REAL NOT NULL,
+                    started_at REAL,
+                    finished_at REAL,
+                    result BLOB,
+                    failure TEXT,
+                    attempt INTEGER NOT NULL DEFAULT 0,
+                    lease_owner TEXT,
+                    lease_expires_at REAL,
+                    cancel_requested INTEGER NOT NULL DEFAULT 0,
+                    webhook_url TEXT,
+                    price_estimate_usd REAL NOT NULL,
+                    inference_time_seconds REAL,
+                    version INTEGER NOT NULL DEFAULT 1
+                );
+                CREATE INDEX jobs_state_seq ON jobs(state, seq);
+                CREATE INDEX jobs_owner_seq ON jobs(owner, seq);
+                CREATE TABLE job_logs (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                    timestamp REAL NOT NULL,
+                    level TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    message TEXT NOT NULL
+                );
+                CREATE INDEX job_logs_job_seq ON job_logs(job_id, seq);
+                CREATE TABLE files (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    owner TEXT NOT NULL,
+                    file_name TEXT NOT NULL,
+                    content_type TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    relative_path TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    job_id TEXT,
+                    created_at REAL NOT NULL
+                );
+                CREATE INDEX files_job ON files(job_id);
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT,
+                    salt BLOB NOT NULL,
+                    hash BLOB NOT NULL,
+                    created_at REAL NOT NULL,
+                    revoked_at REAL
+                );
+                """)
+        }
+        return migrator
+    }
+}
