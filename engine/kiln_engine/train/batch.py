@@ -1,0 +1,59 @@
+"""Training items: one sample's tokens, positions and text context, prepared once on the device."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ltx_core.components.patchifiers import AudioPatchifier, VideoLatentPatchifier, get_pixel_coords
+from ltx_core.types import VIDEO_SCALE_FACTORS, AudioLatentShape, VideoLatentShape
+
+from ..encode.encoder import EncodedSample
+
+
+@dataclass
+class TrainItem:
+    """Everything a step needs for one sample, already patchified and on the device."""
+
+    video_tokens: torch.Tensor  # [1, T, C]
+    video_positions: torch.Tensor  # [1, 3, T, 2]
+    first_frame_tokens: int  # tokens of latent frame 0 (0 for a single-frame sample)
+    video_context: torch.Tensor  # [1, L, Dv]
+    audio_context: torch.Tensor  # [1, L, Da]
+    context_mask: torch.Tensor  # [1, L]
+    audio_tokens: torch.Tensor | None = None  # [1, Ta, Ca]
+    audio_positions: torch.Tensor | None = None  # [1, 1, Ta, 2]
+
+
+def video_positions(shape: VideoLatentShape, fps: float, device: torch.device) -> torch.Tensor:
+    """Pixel-space [start, end) bounds per token, time in seconds (as ltx-core's pipelines build them)."""
+    grid = VideoLatentPatchifier(patch_size=1).get_patch_grid_bounds(shape, device=device)
+    pixels = get_pixel_coords(grid, VIDEO_SCALE_FACTORS, causal_fix=True).float()
+    pixels[:, 0, ...] = pixels[:, 0, ...] / fps
+    return pixels
+
+
+def audio_positions(shape: AudioLatentShape, device: torch.device) -> torch.Tensor:
+    """Per-token [start, end) in seconds, on the same axis as the video's."""
+    return AudioPatchifier(patch_size=1).get_patch_grid_bounds(shape, device=device)
+
+
+def prepare_item(sample: EncodedSample, device: torch.device, dtype: torch.dtype, with_audio: bool) -> TrainItem:
+    """Patchify and move one encoded sample to the device, once, before training."""
+    latent = sample.video_latent.unsqueeze(0)
+    shape = VideoLatentShape.from_torch_shape(latent.shape)
+    tokens = VideoLatentPatchifier(patch_size=1).patchify(latent)
+    item = TrainItem(
+        video_tokens=tokens.to(device=device, dtype=dtype),
+        video_positions=video_positions(shape, sample.fps, device).to(dtype=dtype),
+        first_frame_tokens=shape.height * shape.width if shape.frames > 1 else 0,
+        video_context=sample.video_context.unsqueeze(0).to(device=device, dtype=dtype),
+        audio_context=sample.audio_context.unsqueeze(0).to(device=device, dtype=dtype),
+        context_mask=sample.context_mask.unsqueeze(0).to(device=device),
+    )
+    if with_audio and sample.audio_latent is not None:
+        alatent = sample.audio_latent.unsqueeze(0)
+        ashape = AudioLatentShape.from_torch_shape(alatent.shape)
+        item.audio_tokens = AudioPatchifier(patch_size=1).patchify(alatent).to(device=device, dtype=dtype)
+        item.audio_positions = audio_positions(ashape, device).to(dtype=dtype)
+    return item
