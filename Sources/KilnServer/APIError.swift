@@ -19,7 +19,7 @@ public struct APIError: Error, CustomStringConvertible, HTTPResponseError, Senda
     /// Makes an error whose `detail` is a plain message.
     public init(_ status: HTTPResponse.Status, _ message: String, type: String? = nil, headers: HTTPFields = [:]) {
         self.status = status
-        self.detailJSON = (try? JSONSerialization.data(withJSONObject: message, options: [.fragmentsAllowed])) ?? Data("\"\"".utf8)
+        self.detailJSON = (try? JSONSerialization.data(withJSONObject: message, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data("\"\"".utf8)
         self.errorType = type
         self.headers = headers
     }
@@ -34,16 +34,29 @@ public struct APIError: Error, CustomStringConvertible, HTTPResponseError, Senda
 
     /// A human-readable summary for logs.
     public var description: String {
-        "\(status.code) \(String(decoding: detailJSON, as: UTF8.self))"
+        "\(status.code) \(String(decoding: body, as: UTF8.self))"
     }
+
+    /// Makes an error whose whole body is given (for example KilnCore's `{"detail":[...]}`).
+    public init(_ status: HTTPResponse.Status, fullBody: Data) {
+        self.status = status
+        self.detailJSON = Data()
+        self.fullBody = fullBody
+        self.errorType = nil
+        self.headers = [:]
+    }
+
+    /// A body that replaces the `{"detail": ...}` one, when set.
+    var fullBody: Data?
 
     /// The full JSON body.
     public var body: Data {
+        if let fullBody { return fullBody }
         var out = Data("{\"detail\":".utf8)
         out.append(detailJSON)
         if let errorType {
             out.append(Data(",\"error_type\":".utf8))
-            out.append((try? JSONSerialization.data(withJSONObject: errorType, options: [.fragmentsAllowed])) ?? Data("null".utf8))
+            out.append((try? JSONSerialization.data(withJSONObject: errorType, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data("null".utf8))
         }
         out.append(Data("}".utf8))
         return out

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import KilnServer
+import KilnStore
+import Logging
+
+/// `kiln serve`: the fal-compatible queue API (and, in a later issue, the in-process worker).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the fal-compatible queue API over a data directory.",
+        discussion: """
+        Prints exactly one line, `Kiln listening on URL`, once the port is bound, then logs \
+        one structured line per request to standard error. With no API keys the server runs \
+        in open local mode and only accepts loopback callers.
+        """
+    )
+
+    @Option(help: "Address to bind. Anything but loopback needs an API key (kiln keys create) or --allow-open.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to bind; 0 picks a free port (the listening line shows the real one).")
+    var port = 8188
+
+    @Option(name: .customLong("data-dir"), help: "Folder holding the job store (kiln.sqlite) and stored files (default: $KILN_DATA_DIR, else ~/.kiln).")
+    var dataDir: String?
+
+    @Flag(name: .customLong("no-worker"), help: "Serve the API only; run no in-process worker (jobs wait for a `kiln worker`).")
+    var noWorker = false
+
+    @Option(name: .customLong("public-url"), help: "Base of the absolute URLs in answers (default: the listening address).")
+    var publicURL: String?
+
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; serves HTTPS when given with --tls-key.")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+
+    @Option(name: .customLong("max-upload-size"), help: "Largest accepted upload in bytes, or with a K/M/G/T suffix (default 20G).")
+    var maxUploadSize = "20G"
+
+    @Flag(name: .customLong("allow-open"), help: "Allow open local mode (no API keys) on a non-loopback address. Anyone who can reach it can use it.")
+    var allowOpen = false
+
+    @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
+        guard Self.parseSize(maxUploadSize) != nil else {
+            throw ValidationError("--max-upload-size must be a positive byte count such as 1048576, 512M or 20G; got \(maxUploadSize)")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got \(logLevel)")
+        }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key must be given together") }
+        if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
+            throw ValidationError("--public-url must start with http:// or https://; got \(publicURL)")
+        }
+    }
+
+    /// Parses `1048576`, `512K`, `20G`… into bytes.
+    static func parseSize(_ text: String) -> Int64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).uppercased()
+        let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var digits = Substring(trimmed)
+        var factor: Int64 = 1
+        if digits.hasSuffix("B"), digits.count > 1, units[digits[digits.index(before: digits.index(before: digits.endIndex))]] != nil {
+            digits = digits.dropLast()
+        }
+        if let last = digits.last, let unit = units[last] {
+            factor = unit
+            digits = digits.dropLast()
+        }
+        guard let value = Int64(digits), value > 0 else { return nil }
+        let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+        return overflow ? nil : product
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "kiln.serve")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let configuration = ServerConfiguration(
+            host: host,
+            port: port,
+            dataDirectory: dataDir.map(JobStore.expandingTilde) ?? JobStore.defaultDataDirectory(),
+            publicURL: publicURL,
+            tlsCertificatePath: tlsCert,
+            tlsKeyPath: tlsKey,
+            maxUploadSize: Self.parseSize(maxUploadSize) ?? ServerConfiguration.defaultMaxUploadSize,
+            allowOpen: allowOpen
+        )
+        // The in-process worker arrives in a later issue: unless --no-worker is set it is
+        // passed as `services:` and runs in the server's ServiceGroup, sharing its shutdown.
+        do {
+            try await KilnServe.run(configuration: configuration, services: [], logger: logger) { url in
+                // Written straight to the file descriptor: whoever spawned us reads this line at once.
+                FileHandle.standardOutput.write(Data("Kiln listening on \(url)\n".utf8))
+            }
+        } catch let error as ServeError {
+            throw ValidationError(error.description)
+        }
+    }
+}
