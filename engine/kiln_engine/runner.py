@@ -65,6 +65,15 @@ def run(spec: Spec, events: EventSink, stop: StopFlag, dist: DistInfo | None = N
     files, model_id = model_files(spec)
     with_audio = resolve_audio(spec, samples, files)
     loader = ModelLoader(files, device, dtype, spec.quantization)
+    validation = _validation_module() if _wants_validation(spec) and dist.is_main else None
+    if validation is not None:
+        validation.check_validation_request(spec.request, spec.manifest.parent)  # bad image_url fails before training
+    prompts: dict[str, object] = {}
+
+    def encode_prompts(text_encoder: object, processor: object) -> None:
+        assert validation is not None
+        prompts["list"], prompts["negative"] = validation.encode_validation_prompts(
+            text_encoder, processor, spec.request, spec.manifest.parent)
 
     events.phase("encoding")
     cache = TensorCache(spec.cache_dir)
@@ -74,7 +83,8 @@ def run(spec: Spec, events: EventSink, stop: StopFlag, dist: DistInfo | None = N
 
     if dist.enabled and not dist.is_main:
         torch.distributed.barrier()
-    encoded, stats = encode_dataset(samples, loader, cache, model_id, with_audio, encoding_progress)
+    encoded, stats = encode_dataset(samples, loader, cache, model_id, with_audio, encoding_progress,
+                                    text_hook=encode_prompts if validation is not None else None)
     if dist.enabled and dist.is_main:
         torch.distributed.barrier()
     events.log(f"encoded {len(encoded)} samples; cache hits {sum(stats.hits.values())}, misses {sum(stats.misses.values())}")
@@ -117,7 +127,8 @@ def run(spec: Spec, events: EventSink, stop: StopFlag, dist: DistInfo | None = N
                      step=result.step, device=device, dtype=dtype, dist=dist, events=events, samples=encoded,
                      final_checkpoint=final)
     if dist.is_main:
-        _validate(ctx)
+        if validation is not None:
+            _validate(ctx, validation, prompts)
         _export(ctx)
     if dist.enabled:
         torch.distributed.barrier()
@@ -133,15 +144,39 @@ def _stage(name: str):  # noqa: ANN202 - a module or None
         raise
 
 
-def _validate(ctx: RunContext) -> None:
-    if ctx.spec.skip_validation or not ctx.spec.request["validation"]:
-        return
-    ctx.events.phase("validating")
+def _wants_validation(spec: Spec) -> bool:
+    return not spec.skip_validation and bool(spec.request["validation"])
+
+
+def _validation_module():  # noqa: ANN202
     module = _stage("validation")
-    if module is None or not hasattr(module, "run"):
-        ctx.events.log("validation sampling is not installed in this engine build; skipping validation", level="warning")
-        return
-    module.run(ctx)
+    if module is None:
+        raise BadSpec("the request has validation prompts but this engine build has no validation stage; "
+                      "remove 'validation' from the request")
+    return module
+
+
+def _validate(ctx: RunContext, validation, prompts: dict[str, object]) -> None:  # noqa: ANN001
+    """Sample the validation prompts with the trained LoRA (engineer E's stage) and report the mp4."""
+    ctx.events.phase("validating")
+    settings = validation.settings_from_spec(ctx.spec, run_has_audio=ctx.with_audio)
+    prompt_list = prompts["list"]
+    loader = ctx.loader
+    models = validation.ValidationModels(
+        transformer=ctx.model,
+        video_decoder=loader.video_decoder(),
+        video_encoder=loader.video_encoder() if any(p.image for p in prompt_list) else None,
+        audio_decoder=loader.audio_decoder() if settings.generate_audio else None,
+        vocoder=loader.vocoder() if settings.generate_audio else None,
+    )
+    with torch.no_grad():
+        path = validation.validate(models, prompt_list, prompts["negative"], settings,
+                                   ctx.output_dir / "validation.mp4",
+                                   on_progress=lambda step, total: ctx.events.progress("validating", step, total))
+    if path is not None:
+        ctx.events.artifact("video", str(path))
+    del models
+    gc.collect()
 
 
 def _export(ctx: RunContext) -> None:

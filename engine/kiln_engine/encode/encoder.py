@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -56,8 +56,13 @@ def encode_dataset(
     model_id: str,
     with_audio: bool,
     on_progress: Callable[[int, int], None] | None = None,
+    text_hook: Callable[[Any, Any], None] | None = None,
 ) -> tuple[list[EncodedSample], EncodeStats]:
-    """Latents and embeddings of every sample, encoding only cache misses."""
+    """Latents and embeddings of every sample, encoding only cache misses.
+
+    `text_hook(text_encoder, embeddings_processor)`, when given, runs while the text encoder is
+    loaded (it is loaded for it even when every caption hits the cache): validation prompts.
+    """
     stats = EncodeStats()
     total = len(samples) * (3 if with_audio else 2)
     done = 0
@@ -116,7 +121,7 @@ def encode_dataset(
                 cache.put("audio", audio_keys[i], results["audio"][i])  # type: ignore[arg-type]
                 tick()
         _free(encoder)
-    if misses["text"]:
+    if misses["text"] or text_hook is not None:
         text_encoder = loader.text_encoder()
         processor = loader.embeddings_processor()
         with torch.inference_mode():
@@ -130,6 +135,8 @@ def encode_dataset(
                 }
                 cache.put("text", text_keys[i], results["text"][i])
                 tick()
+        if text_hook is not None:
+            text_hook(text_encoder, processor)
         _free(text_encoder, processor)
 
     encoded = []
