@@ -1,0 +1,43 @@
+"""The CLI turns failures into typed error events and exit codes, and prints nothing else on stdout."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from helpers import parse_events, spec_dict, start_engine
+
+
+def _run(spec: dict, folder: Path) -> tuple[int, list[dict]]:
+    proc = start_engine(spec, folder)
+    out, err = proc.communicate(timeout=300)
+    return proc.returncode, parse_events(out)
+
+
+def test_missing_media_file_is_bad_dataset(av_dataset: Path, engine_cache: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    line = json.loads(av_dataset.read_text().splitlines()[0])
+    (data / "manifest.jsonl").write_text(json.dumps(line) + "\n")  # its files are not in `data`
+    code, events = _run(spec_dict(data / "manifest.jsonl", tmp_path / "out", engine_cache), tmp_path)
+    assert code == 3
+    assert events[-1] == {"event": "error", "type": "BadDataset",
+                          "message": f"manifest.jsonl line 1: media file {line['media']} does not exist in {data}"}
+    assert not (tmp_path / "out").exists()  # nothing was written
+
+
+def test_bad_spec_and_missing_model(av_dataset: Path, engine_cache: Path, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    code, events = _run(spec_dict(av_dataset, tmp_path / "out", engine_cache, request={"rank": 7}), tmp_path / "a")
+    assert code == 2 and events[-1]["type"] == "BadSpec" and "request.rank" in events[-1]["message"]
+    (tmp_path / "b").mkdir()
+    code, events = _run(spec_dict(av_dataset, tmp_path / "out", engine_cache, model={"kind": "checkpoint", "path": str(tmp_path / "none")}),
+                        tmp_path / "b")
+    assert code == 4 and events[-1]["type"] == "ModelNotFound" and str(tmp_path / "none") in events[-1]["message"]
+
+
+def test_with_audio_true_without_audio_files_is_bad_dataset(engine_cache: Path, tmp_path: Path) -> None:
+    from conftest import write_dataset
+
+    manifest = write_dataset(tmp_path / "d", 1, audio=False)
+    code, events = _run(spec_dict(manifest, tmp_path / "out", engine_cache, request={"with_audio": True}), tmp_path)
+    assert code == 3 and events[-1]["type"] == "BadDataset" and "with_audio" in events[-1]["message"]
