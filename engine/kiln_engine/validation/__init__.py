@@ -1,7 +1,6 @@
 """Validation sampling with the trained LoRA: one mp4 (H.264 + AAC) playing every validation prompt.
 
-The engine's runner calls `run(ctx)` (stage.py) with its `RunContext` after training. Used
-directly, from a training loop of one's own (after the last step, LoRA still attached):
+How the engine's runner (`kiln_engine.runner`) uses it (after the last step, LoRA still attached):
 
     from kiln_engine.validation import (ValidationModels, encode_validation_prompts,
                                         settings_from_spec, validate)
@@ -21,7 +20,6 @@ directly, from a training loop of one's own (after the last step, LoRA still att
 from .models import ValidationModels
 from .sampler import EncodedPrompt, Sample, sample
 from .settings import RESOLUTIONS, ValidationSettings, settings_from_spec
-from .stage import run, validation_texts
 from .validate import (ValidationPrompt, check_validation_request, encode_validation_prompts, render_samples,
                        validate)
 
@@ -35,9 +33,7 @@ __all__ = [
     "check_validation_request",
     "encode_validation_prompts",
     "render_samples",
-    "run",
     "sample",
     "settings_from_spec",
     "validate",
-    "validation_texts",
 ]
