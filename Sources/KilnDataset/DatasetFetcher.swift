@@ -10,6 +10,8 @@ import NIOCore
 struct DatasetFetcher: Sendable {
     var limits: DatasetLimits
     var logger: Logger
+    /// Which resolved addresses are refused; tests narrow it to exercise redirects on loopback.
+    var isForbidden: @Sendable (String) -> Bool = { AddressPolicy.isForbidden($0) }
     static let maxRedirects = 5
 
     /// A failure worth another attempt (5xx, timeout, connection reset).
@@ -56,7 +58,7 @@ struct DatasetFetcher: Sendable {
         let addresses = await AddressPolicy.resolve(bareHost)
         guard let first = addresses.first else { throw .unresolvableHost(url: url.absoluteString, host: host) }
         if limits.allowPrivateURLs { return nil }
-        if let bad = addresses.first(where: AddressPolicy.isForbidden) {
+        if let bad = addresses.first(where: isForbidden) {
             throw .privateAddress(url: url.absoluteString, address: bad)
         }
         return addresses.first(where: { AddressPolicy.ipv4($0) != nil }) ?? first

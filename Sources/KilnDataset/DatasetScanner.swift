@@ -65,6 +65,8 @@ enum DatasetScanner {
         for caption in captions.values.sorted() where !used.contains(caption) {
             ignored.append("\(caption): caption without a matching media file")
         }
+        // Sorted so sample ids do not depend on the order the zip tool stored the files in.
+        media.sort { $0.path < $1.path }
         return ScanResult(kind: kind, sources: media, ignored: ignored)
     }
 

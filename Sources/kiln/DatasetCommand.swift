@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `kiln dataset`: dataset tools.
+struct DatasetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dataset",
+        abstract: "Prepare and inspect training datasets.",
+        subcommands: [DatasetPrepareCommand.self]
+    )
+}

@@ -1,6 +1,0 @@
-import Testing
-@testable import KilnDataset
-
-@Suite struct KilnDatasetPlaceholderTests {
-    @Test func moduleLoads() { #expect(Bool(true)) }
-}
