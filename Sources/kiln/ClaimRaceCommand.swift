@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import KilnStore
+
+/// Hidden test helper: claims jobs from a store until none is left, printing each id.
+/// The store's tests run two of these at once to show two processes never claim one job twice.
+struct ClaimRaceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "_claim-race",
+        abstract: "Test helper: claim every queued job from a store, printing one id per line.",
+        shouldDisplay: false
+    )
+
+    @Option(help: "Path of the kiln.sqlite store.")
+    var store: String
+
+    @Option(help: "Worker id to claim as.")
+    var worker: String
+
+    @Option(help: "Unix time to start at, so several processes start together.")
+    var startAt: Double?
+
+    @Option(help: "Lease length in seconds.")
+    var leaseSeconds: Double = 600
+
+    func run() throws {
+        let jobs = try JobStore(path: store)
+        if let startAt {
+            let wait = startAt - Date().timeIntervalSince1970
+            if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+        }
+        while let job = try jobs.claimNext(workerID: worker, leaseSeconds: leaseSeconds) {
+            FileHandle.standardOutput.write(Data((job.id.uuidString + "\n").utf8))
+        }
+    }
+}

@@ -1,6 +1,0 @@
-import Testing
-@testable import KilnStore
-
-@Suite struct KilnStorePlaceholderTests {
-    @Test func moduleLoads() { #expect(Bool(true)) }
-}
