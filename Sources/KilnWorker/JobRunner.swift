@@ -173,9 +173,15 @@ public struct JobRunner: Sendable {
     private func runEngine(_ job: Job, request: TrainingRequest, folder: JobFolder, reporter: JobReporter) async throws -> EngineOutcome {
         let state = folder.readState()
         var resume: String?
+        let checkpoints = (folder.engineOutput as NSString).appendingPathComponent("checkpoints")
         if let checkpoint = state.lastCheckpoint, FileManager.default.fileExists(atPath: checkpoint) {
             resume = checkpoint
             reporter.log("resuming training from the checkpoint of step \(state.checkpointStep ?? 0)", source: "worker")
+        } else if let saved = try? FileManager.default.contentsOfDirectory(atPath: checkpoints),
+                  saved.contains(where: { $0.hasPrefix("step_") }) {
+            // The engine picks the latest complete `step_*` folder inside.
+            resume = checkpoints
+            reporter.log("resuming training from the latest checkpoint in \(checkpoints)", source: "worker")
         }
         let spec = EngineSpec(
             manifest: folder.manifest, outputDir: folder.engineOutput, cacheDir: configuration.cacheDirectory,
@@ -184,16 +190,30 @@ public struct JobRunner: Sendable {
             validationSteps: configuration.validationSteps, validationSize: nil, skipValidation: nil)
         try? reporter.enter(.encoding)
         do {
+            let specFile = try writeSpec(spec, folder: folder)
             return try await engine.run(
-                spec: spec, in: folder.engine,
+                specFile: specFile, workingDirectory: folder.engine,
                 onEvent: { event in handle(event, folder: folder, reporter: reporter) },
                 onStderrLine: { [logger] line in logger.debug("engine: \(line)", metadata: ["job": "\(job.id)"]) })
         } catch {
-            if case .engineFailed(let kind, let message, _) = error {
+            if let engineError = error as? KilnEngineError, case .engineFailed(let kind, let message, _) = engineError {
                 reporter.log("engine error (\(kind.rawValue)): \(message)", level: "error", source: "engine")
             }
             throw error
         }
+    }
+
+    /// Writes `engine/spec.json` atomically (write, then rename over any older one).
+    private func writeSpec(_ spec: EngineSpec, folder: JobFolder) throws -> String {
+        let path = (folder.engine as NSString).appendingPathComponent("spec.json")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let temporary = path + ".tmp"
+        try encoder.encode(spec).write(to: URL(fileURLWithPath: temporary))
+        guard rename(temporary, path) == 0 else {
+            throw JobFailure(statusCode: 500, type: "internal_error", message: "could not write the engine spec \(path) (errno \(errno))")
+        }
+        return path
     }
 
     private func handle(_ event: EngineEvent, folder: JobFolder, reporter: JobReporter) {
