@@ -163,38 +163,55 @@ class Trainer:
         return loss.total.detach()
 
     def run(self, on_step: Callable[[int, float], None] | None = None) -> TrainResult:
-        """Train until `steps`, saving every `checkpoint_interval` and on SIGTERM (then raising `Interrupted`)."""
+        """Train until `steps`, saving every `checkpoint_interval` and on SIGTERM (then raising `Interrupted`).
+
+        A progress event is emitted one step late: its loss is read back after the next step
+        has been queued, so the host sync never leaves the GPU idle.
+        """
         cfg = self.config
         self.model.train()
         last_ckpt: Path | None = None
         loss_sum = torch.zeros((), device=self.device)
         window = 0
         t_window = time.perf_counter()
+        pending: tuple[int, torch.Tensor, float, float] | None = None
         last_loss: float | None = None
+
+        def flush() -> None:
+            nonlocal pending, last_loss
+            if pending is None:
+                return
+            step, loss_t, seconds, lr = pending
+            pending = None
+            last_loss = float(loss_t.item())
+            if not math.isfinite(last_loss):
+                self.events.log(f"loss is {last_loss} at step {step}; lower learning_rate", level="warning")
+            self.events.progress("training", step, cfg.steps, loss=last_loss, lr=lr, seconds_per_step=seconds,
+                                 eta_seconds=seconds * (cfg.steps - step))
+            if on_step is not None:
+                on_step(step, last_loss)
+
+        # Under DDP the stop flag is agreed on with a collective (a host sync), so only every few steps.
+        stop_check_every = 1 if not self.dist.enabled else 5
         while self.step < cfg.steps:
             loss = self.train_step()
+            flush()
             loss_sum += loss.float()
             window += 1
-            report = self.step % cfg.progress_interval == 0 or self.step == cfg.steps
-            if report:
+            if self.step % cfg.progress_interval == 0 or self.step == cfg.steps:
                 now = time.perf_counter()
-                last_loss = float((loss_sum / window).item())
-                seconds = (now - t_window) / window
-                remaining = cfg.steps - self.step
-                if not math.isfinite(last_loss):
-                    self.events.log(f"loss is {last_loss} at step {self.step}; lower learning_rate", level="warning")
-                self.events.progress("training", self.step, cfg.steps, loss=last_loss,
-                                     lr=self.scheduler.get_last_lr()[0], seconds_per_step=seconds,
-                                     eta_seconds=seconds * remaining)
-                if on_step is not None:
-                    on_step(self.step, last_loss)
-                loss_sum.zero_()
+                pending = (self.step, loss_sum / window, (now - t_window) / window, self.scheduler.get_last_lr()[0])
+                loss_sum = torch.zeros((), device=self.device)
                 window = 0
                 t_window = now
-            stop = any_rank(self.stop.requested, self.dist, self.device)
+            stop = False
+            if self.step % stop_check_every == 0:  # every rank reaches the collective at the same steps
+                stop = any_rank(self.stop.requested, self.dist, self.device)
             due = cfg.checkpoint_interval > 0 and self.step % cfg.checkpoint_interval == 0 and self.step < cfg.steps
             if due or stop:
+                flush()
                 last_ckpt = self.save()
             if stop:
                 raise Interrupted(f"stopped by SIGTERM after step {self.step} of {cfg.steps}; checkpoint {last_ckpt} resumes it")
+        flush()
         return TrainResult(step=self.step, last_loss=last_loss, checkpoint=last_ckpt)
