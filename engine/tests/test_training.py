@@ -61,7 +61,7 @@ def test_first_frame_conditioning_leaves_frame_zero_out_of_the_loss(av_dataset: 
     gen = torch.Generator().manual_seed(0)
     draws = StepDraws(torch.tensor([0.7]), torch.randn(item.video_tokens.shape, generator=gen),
                       torch.randn(item.audio_tokens.shape, generator=gen), True)
-    video, audio, _, _, mask = build_inputs(item, draws)
+    video, audio, _, _, mask, _ = build_inputs(item, draws)
     assert torch.equal(video.latent[:, :n], item.video_tokens[:, :n])  # clean first frame
     assert torch.all(video.timesteps[:, :n] == 0) and torch.all(video.timesteps[:, n:] == 0.7)
     assert torch.all(mask[:, :n] == 0) and torch.all(mask[:, n:] == 1)

@@ -23,6 +23,11 @@ class TrainItem:
     context_mask: torch.Tensor  # [1, L]
     audio_tokens: torch.Tensor | None = None  # [1, Ta, Ca]
     audio_positions: torch.Tensor | None = None  # [1, 1, Ta, 2]
+    # Per-token noise masks [1, T, 1] (1 = noised and in the loss), built once: plain and first-frame-clean.
+    noise_mask: torch.Tensor | None = None
+    noise_mask_first_clean: torch.Tensor | None = None
+    loss_count: float = 0.0  # noised video tokens x channels, plain
+    loss_count_first_clean: float = 0.0
 
 
 def video_positions(shape: VideoLatentShape, fps: float, device: torch.device) -> torch.Tensor:
@@ -51,6 +56,12 @@ def prepare_item(sample: EncodedSample, device: torch.device, dtype: torch.dtype
         audio_context=sample.audio_context.unsqueeze(0).to(device=device, dtype=dtype),
         context_mask=sample.context_mask.unsqueeze(0).to(device=device),
     )
+    n_tokens, channels = tokens.shape[1], tokens.shape[2]
+    item.noise_mask = torch.ones((1, n_tokens, 1), device=device, dtype=dtype)
+    item.noise_mask_first_clean = item.noise_mask.clone()
+    item.noise_mask_first_clean[:, : item.first_frame_tokens] = 0.0
+    item.loss_count = float(n_tokens * channels)
+    item.loss_count_first_clean = float(max(n_tokens - item.first_frame_tokens, 1) * channels)
     if with_audio and sample.audio_latent is not None:
         alatent = sample.audio_latent.unsqueeze(0)
         ashape = AudioLatentShape.from_torch_shape(alatent.shape)

@@ -86,6 +86,8 @@ class Trainer:
         self.cpu_gen = torch.Generator().manual_seed(config.seed * 1000 + dist.rank)
         self.noise_gen = torch.Generator(device=device).manual_seed(config.seed * 1000 + 7 + dist.rank)
         self.step = 0
+        self._order: list[int] = []
+        self._order_epoch = -1
 
     # -- state -------------------------------------------------------------------------------
 
@@ -134,8 +136,10 @@ class Trainer:
         n = len(self.items)
         slot = step * self.dist.world_size + self.dist.rank
         epoch, index = divmod(slot, n)
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(self.config.seed + 7919 * epoch))
-        return self.items[int(order[index])]
+        if self._order_epoch != epoch:
+            self._order = torch.randperm(n, generator=torch.Generator().manual_seed(self.config.seed + 7919 * epoch)).tolist()
+            self._order_epoch = epoch
+        return self.items[self._order[index]]
 
     def _draws(self, item: TrainItem) -> StepDraws:
         sigma = sample_sigma(self.config.timestep_sampling, 1, item.video_tokens.shape[1], self.cpu_gen)

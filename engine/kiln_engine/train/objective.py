@@ -16,6 +16,8 @@ from ltx_core.model.transformer.modality import Modality
 
 from .batch import TrainItem
 
+_NO_PERTURBATIONS = BatchedPerturbationConfig.empty(1)
+
 
 @dataclass
 class StepDraws:
@@ -36,59 +38,53 @@ class StepLoss:
     audio: torch.Tensor | None
 
 
-def build_inputs(item: TrainItem, draws: StepDraws) -> tuple[Modality, Modality | None, torch.Tensor, torch.Tensor | None, torch.Tensor]:
-    """Model inputs for a step, the velocity targets and the video loss mask [1, T]."""
+def build_inputs(item: TrainItem, draws: StepDraws) -> tuple[Modality, Modality | None, torch.Tensor, torch.Tensor | None, torch.Tensor, float]:
+    """Model inputs for a step, the velocity targets, the video token mask [1, T, 1] and its element count.
+
+    The mask (1 = noised and scored, 0 = clean conditioning token) is prepared once per item, so a
+    step only multiplies by it: noisy = x0 + sigma * mask * (noise - x0), timesteps = sigma * mask.
+    """
     x0 = item.video_tokens
     sigma = draws.sigma.to(device=x0.device, dtype=x0.dtype)
+    condition = draws.condition_first_frame and item.first_frame_tokens > 0
+    mask = item.noise_mask_first_clean if condition else item.noise_mask
+    count = item.loss_count_first_clean if condition else item.loss_count
+    assert mask is not None
     noise = draws.video_noise
-    s = sigma.view(-1, 1, 1)
-    noisy = (1 - s) * x0 + s * noise
-    timesteps = sigma.view(-1, 1).expand(x0.shape[0], x0.shape[1])
-    loss_mask = torch.ones(x0.shape[:2], device=x0.device, dtype=x0.dtype)
-    if draws.condition_first_frame and item.first_frame_tokens > 0:
-        n = item.first_frame_tokens
-        keep = torch.zeros((1, x0.shape[1], 1), device=x0.device, dtype=torch.bool)
-        keep[:, :n] = True
-        noisy = torch.where(keep, x0, noisy)
-        timesteps = timesteps.clone()
-        timesteps[:, :n] = 0.0
-        loss_mask = loss_mask.clone()
-        loss_mask[:, :n] = 0.0
+    video_target = noise - x0
+    scaled = sigma.view(-1, 1, 1) * mask
     video = Modality(
-        latent=noisy,
+        latent=x0 + scaled * video_target,
         sigma=sigma,
-        timesteps=timesteps,
+        timesteps=scaled[..., 0],
         positions=item.video_positions,
         context=item.video_context,
         context_mask=item.context_mask,
     )
-    video_target = noise - x0
     audio = None
     audio_target = None
     if item.audio_tokens is not None and draws.audio_noise is not None:
         a0 = item.audio_tokens
-        anoise = draws.audio_noise
+        audio_target = draws.audio_noise - a0
         audio = Modality(
-            latent=(1 - s) * a0 + s * anoise,
+            latent=a0 + sigma.view(-1, 1, 1) * audio_target,
             sigma=sigma,
             timesteps=sigma.view(-1, 1).expand(a0.shape[0], a0.shape[1]),
             positions=item.audio_positions,
             context=item.audio_context,
             context_mask=item.context_mask,
         )
-        audio_target = anoise - a0
-    return video, audio, video_target, audio_target, loss_mask
+    return video, audio, video_target, audio_target, mask, count
 
 
 def compute_loss(model: torch.nn.Module, item: TrainItem, draws: StepDraws) -> StepLoss:
     """Forward the transformer and return the masked MSE on velocities (video + audio)."""
-    video, audio, video_target, audio_target, loss_mask = build_inputs(item, draws)
-    video_pred, audio_pred = model(video=video, audio=audio, perturbations=BatchedPerturbationConfig.empty(1))
-    per_token = (video_pred.float() - video_target.float()).pow(2).mean(dim=-1)
-    video_loss = (per_token * loss_mask).sum() / loss_mask.sum().clamp(min=1.0)
+    video, audio, video_target, audio_target, mask, count = build_inputs(item, draws)
+    video_pred, audio_pred = model(video=video, audio=audio, perturbations=_NO_PERTURBATIONS)
+    video_loss = ((video_pred.float() - video_target.float()).square() * mask).sum() / count
     total = video_loss
     audio_loss = None
     if audio_pred is not None and audio_target is not None:
-        audio_loss = (audio_pred.float() - audio_target.float()).pow(2).mean()
+        audio_loss = (audio_pred.float() - audio_target.float()).square().mean()
         total = total + audio_loss
     return StepLoss(total=total, video=video_loss, audio=audio_loss)
