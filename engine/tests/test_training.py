@@ -140,3 +140,20 @@ def test_sigterm_saves_a_checkpoint_and_exits_75(av_dataset: Path, engine_cache:
     weights = load_file(str(path / "lora.safetensors"))
     assert weights and all(k.startswith("diffusion_model.transformer_blocks.") for k in weights)
     assert not any(e["event"] == "done" for e in events)
+
+
+def test_fp8_quantised_base_trains(av_dataset: Path, engine_cache: Path, tmp_path: Path) -> None:
+    ctx, events = run_in_process(spec_dict(av_dataset, tmp_path / "out", engine_cache, request={"number_of_steps": 3},
+                                           quantization="fp8"))
+    base = ctx.model.transformer_blocks[0].attn1.to_q.base_layer.weight
+    assert base.dtype == torch.float8_e4m3fn
+    losses = [e["loss"] for e in events if e["event"] == "progress" and e["phase"] == "training"]
+    assert len(losses) == 3 and all(0 < loss < 100 for loss in losses)
+    assert any(v.abs().sum() > 0 for k, v in ctx.lora.items() if "lora_B" in k)
+
+
+def test_int8_is_refused_with_bad_spec(av_dataset: Path, engine_cache: Path, tmp_path: Path) -> None:
+    from kiln_engine.errors import BadSpec
+
+    with pytest.raises(BadSpec, match="quantization 'int8'"):
+        run_in_process(spec_dict(av_dataset, tmp_path / "out", engine_cache, quantization="int8"))

@@ -164,7 +164,14 @@ class ModelLoader:
             model_sd_ops=sd_ops,
             module_ops=tuple(q.module_ops),
         )
-        return _checked(builder.build(device=self.device), "transformer", self.files.ltx_file)
+        model = _checked(builder.build(device=self.device), "transformer", self.files.ltx_file)
+        # The policy keeps the projections in fp8 and leaves the rest as stored; bring the rest to our dtype.
+        fp8 = (torch.float8_e4m3fn, torch.float8_e5m2)
+        with torch.no_grad():
+            for t in list(model.parameters()) + list(model.buffers()):
+                if t.is_floating_point() and t.dtype not in fp8 and t.dtype != self.dtype:
+                    t.data = t.data.to(self.dtype)
+        return model
 
     def video_encoder(self) -> VideoEncoder:
         """The video VAE encoder."""
