@@ -12,7 +12,7 @@ from .context import RunContext
 from .dist import DistInfo, device_for, init_distributed
 from .encode.cache import TensorCache
 from .encode.encoder import encode_dataset
-from .errors import BadDataset, BadSpec, ModelNotFound
+from .errors import BadDataset, BadSpec, Interrupted, ModelNotFound
 from .events import EventSink
 from .manifest import read_manifest
 from .models.checkpoint import ModelFiles, ModelLoader, locate_model
@@ -80,6 +80,9 @@ def run(spec: Spec, events: EventSink, stop: StopFlag, dist: DistInfo | None = N
 
     def encoding_progress(done: int, total: int) -> None:
         events.progress("encoding", done, total)
+        if stop.requested:
+            raise Interrupted(f"stopped by SIGTERM while encoding ({done} of {total} done); encoded clips are cached, "
+                              "so a new run skips them")
 
     if dist.enabled and not dist.is_main:
         torch.distributed.barrier()
@@ -128,7 +131,7 @@ def run(spec: Spec, events: EventSink, stop: StopFlag, dist: DistInfo | None = N
                      final_checkpoint=final)
     if dist.is_main:
         if validation is not None:
-            _validate(ctx, validation, prompts)
+            _validate(ctx, validation, prompts, stop)
         _export(ctx)
     if dist.enabled:
         torch.distributed.barrier()
@@ -156,7 +159,7 @@ def _validation_module():  # noqa: ANN202
     return module
 
 
-def _validate(ctx: RunContext, validation, prompts: dict[str, object]) -> None:  # noqa: ANN001
+def _validate(ctx: RunContext, validation, prompts: dict[str, object], stop: StopFlag) -> None:  # noqa: ANN001
     """Sample the validation prompts with the trained LoRA (engineer E's stage) and report the mp4."""
     ctx.events.phase("validating")
     settings = validation.settings_from_spec(ctx.spec, run_has_audio=ctx.with_audio)
@@ -172,7 +175,7 @@ def _validate(ctx: RunContext, validation, prompts: dict[str, object]) -> None: 
     with torch.no_grad():
         path = validation.validate(models, prompt_list, prompts["negative"], settings,
                                    ctx.output_dir / "validation.mp4",
-                                   on_progress=lambda step, total: ctx.events.progress("validating", step, total))
+                                   on_progress=lambda step, total: _validation_progress(ctx, stop, step, total))
     if path is not None:
         ctx.events.artifact("video", str(path))
     del models
@@ -189,6 +192,13 @@ def _export(ctx: RunContext) -> None:
     ctx.events.log("export stage not installed; the LoRA artifact is the final checkpoint's weights", level="warning")
     assert ctx.final_checkpoint is not None
     ctx.events.artifact("lora", str(ctx.final_checkpoint / LORA_FILE))
+
+
+def _validation_progress(ctx: RunContext, stop: StopFlag, step: int, total: int) -> None:
+    ctx.events.progress("validating", step, total)
+    if stop.requested:
+        raise Interrupted(f"stopped by SIGTERM while sampling validation; training finished, checkpoint "
+                          f"{ctx.final_checkpoint} holds the trained LoRA (resume_from it to export without retraining)")
 
 
 def install_signal_handlers(stop: StopFlag) -> None:
