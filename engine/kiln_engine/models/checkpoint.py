@@ -45,8 +45,9 @@ from ltx_core.text_encoders.gemma import (
     EmbeddingsProcessorConfigurator,
     GemmaTextEncoder,
     GemmaTextEncoderConfigurator,
-    module_ops_from_gemma_root,
 )
+from ltx_core.loader.module_ops import ModuleOps
+from ltx_core.text_encoders.gemma.tokenizer import LTXVGemmaTokenizer
 
 from ..errors import BadSpec, ModelNotFound
 from . import text as tiny_text
@@ -120,6 +121,27 @@ def quantization_policy(name: str | None) -> QuantizationPolicy | None:
     if name == "fp8":
         return QuantizationPolicy.fp8_cast()
     raise BadSpec(f"quantization {name!r} is not available: ltx-core 1.0.0 offers fp8 weight casting only; use \"fp8\" or null")
+
+
+#: Gemma's prompt length in LTX-2 (left padded), as ltx-core's own tokenizer op sets it.
+GEMMA_MAX_TOKENS = 1024
+
+
+def gemma_tokenizer_op(gemma_root: Path) -> ModuleOps:
+    """Attach ltx-core's Gemma tokenizer (1024 tokens, left padding).
+
+    ltx-core's `module_ops_from_gemma_root` also loads the image processor, which only prompt
+    enhancement uses; training needs the tokenizer alone, so a folder without
+    `preprocessor_config.json` still works.
+    """
+    tokenizer_root = next(iter(sorted(gemma_root.rglob("tokenizer.model")))).parent
+
+    def attach(module: GemmaTextEncoder) -> GemmaTextEncoder:
+        module.tokenizer = LTXVGemmaTokenizer(str(tokenizer_root), GEMMA_MAX_TOKENS)
+        return module
+
+    return ModuleOps("KilnGemmaTokenizer",
+                     matcher=lambda m: isinstance(m, GemmaTextEncoder) and m.tokenizer is None, mutator=attach)
 
 
 def _checked(model: torch.nn.Module, part: str, path: Path) -> Any:
@@ -209,6 +231,6 @@ class ModelLoader:
             module_ops = (GEMMA_BUFFERS_OPS, *tiny_text.tiny_tokenizer_ops(text_cfg))
         else:
             configurator = GemmaTextEncoderConfigurator
-            module_ops = (GEMMA_BUFFERS_OPS, *module_ops_from_gemma_root(str(root)))
+            module_ops = (GEMMA_BUFFERS_OPS, gemma_tokenizer_op(root))
         builder = self._builder(configurator, GEMMA_LLM_KEY_OPS, path=weights, module_ops=module_ops)
         return _checked(builder.build(device=self.device, dtype=self.dtype), "text encoder", root).eval()
