@@ -50,7 +50,8 @@ def prepare_item(sample: EncodedSample, device: torch.device, dtype: torch.dtype
     tokens = VideoLatentPatchifier(patch_size=1).patchify(latent)
     item = TrainItem(
         video_tokens=tokens.to(device=device, dtype=dtype),
-        video_positions=video_positions(shape, sample.fps, device).to(dtype=dtype),
+        # Positions stay float32 even under bf16: pixel coordinates up to ~1000 lose whole units in bf16.
+        video_positions=video_positions(shape, sample.fps, device),
         first_frame_tokens=shape.height * shape.width if shape.frames > 1 else 0,
         video_context=sample.video_context.unsqueeze(0).to(device=device, dtype=dtype),
         audio_context=sample.audio_context.unsqueeze(0).to(device=device, dtype=dtype),
@@ -66,5 +67,5 @@ def prepare_item(sample: EncodedSample, device: torch.device, dtype: torch.dtype
         alatent = sample.audio_latent.unsqueeze(0)
         ashape = AudioLatentShape.from_torch_shape(alatent.shape)
         item.audio_tokens = AudioPatchifier(patch_size=1).patchify(alatent).to(device=device, dtype=dtype)
-        item.audio_positions = audio_positions(ashape, device).to(dtype=dtype)
+        item.audio_positions = audio_positions(ashape, device)
     return item
