@@ -1,5 +1,7 @@
 """`python -m kiln_engine run <spec.json>`: JSON-lines events on stdout, typed exit codes.
 
+`python -m kiln_engine model-info <folder>` checks a model folder: one `model` event, then `done`.
+
 Exit codes: 0 after `done`; 2 BadSpec; 3 BadDataset; 4 ModelNotFound; 5 OutOfMemory;
 6 BadCheckpoint; 75 Interrupted (SIGTERM, checkpoint saved); 1 anything else.
 """
@@ -32,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run a training job described by a spec JSON file")
     run_p.add_argument("spec", help="path of the spec JSON")
+    info_p = sub.add_parser("model-info", help="check a model folder and describe it (one `model` event)")
+    info_p.add_argument("folder", help="the model folder")
     args = parser.parse_args(argv)
 
     import os
@@ -45,9 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         from .runner import install_signal_handlers, run
         from .spec import load_spec
 
-        install_signal_handlers(stop)
-        spec = load_spec(args.spec)
-        run(spec, events, stop)
+        if args.command == "model-info":
+            from .model_info import describe_model
+
+            events.emit("model", **describe_model(args.folder))
+        else:
+            install_signal_handlers(stop)
+            spec = load_spec(args.spec)
+            run(spec, events, stop)
     except EngineError as exc:
         events.error(exc.kind, exc.message)
         return exc.exit_code

@@ -41,3 +41,20 @@ def test_with_audio_true_without_audio_files_is_bad_dataset(engine_cache: Path, 
     manifest = write_dataset(tmp_path / "d", 1, audio=False)
     code, events = _run(spec_dict(manifest, tmp_path / "out", engine_cache, request={"with_audio": True}), tmp_path)
     assert code == 3 and events[-1]["type"] == "BadDataset" and "with_audio" in events[-1]["message"]
+
+
+def test_model_info_describes_a_folder_and_rejects_a_missing_one(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    ok = subprocess.run([sys.executable, "-m", "kiln_engine", "model-info", str(tiny_model_dir)], capture_output=True, text=True,
+                        cwd=REPO, timeout=120)
+    events = parse_events(ok.stdout)
+    assert ok.returncode == 0 and events[-1] == {"event": "done"}
+    model = events[0]
+    assert model["event"] == "model" and model["layers"] == 2 and model["generation"] == "LTX-2.3" and model["tiny_text_encoder"]
+    bad = subprocess.run([sys.executable, "-m", "kiln_engine", "model-info", str(tmp_path / "none")], capture_output=True,
+                         text=True, cwd=REPO, timeout=120)
+    assert bad.returncode == 4 and parse_events(bad.stdout)[-1]["type"] == "ModelNotFound"

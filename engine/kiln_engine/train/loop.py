@@ -80,7 +80,7 @@ class Trainer:
         self.params = [p for p in model.parameters() if p.requires_grad]
         fused = device.type == "cuda"
         self.optimizer = torch.optim.AdamW(self.params, lr=config.learning_rate, betas=(0.9, 0.999), eps=1e-8,
-                                           weight_decay=config.weight_decay, fused=fused)
+                                           weight_decay=config.weight_decay, fused=fused, foreach=None if fused else True)
         self.scheduler = make_scheduler(self.optimizer, config.steps, config.warmup_steps)
         # One CPU generator for the step's scalar draws, one on the device for noise; both per rank.
         self.cpu_gen = torch.Generator().manual_seed(config.seed * 1000 + dist.rank)
