@@ -157,3 +157,29 @@ def test_int8_is_refused_with_bad_spec(av_dataset: Path, engine_cache: Path, tmp
 
     with pytest.raises(BadSpec, match="quantization 'int8'"):
         run_in_process(spec_dict(av_dataset, tmp_path / "out", engine_cache, quantization="int8"))
+
+
+def test_bf16_weights_with_autocast_train(av_dataset: Path, engine_cache: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    """The GPU recipe (bf16 base, fp32 LoRA, bf16 autocast, checkpointing), exercised on the CPU."""
+    from kiln_engine.dist import DistInfo
+    from kiln_engine.events import NullSink
+    from kiln_engine.models.checkpoint import ModelLoader, locate_model
+    from kiln_engine.train.lora import add_lora, lora_state_dict
+    from kiln_engine.train.loop import TrainConfig, Trainer
+
+    ctx, _ = run_in_process(spec_dict(av_dataset, tmp_path / "enc", engine_cache, request={"number_of_steps": 1}))
+    loader = ModelLoader(locate_model(tiny_model_dir), torch.device("cpu"), torch.bfloat16)
+    torch.manual_seed(0)
+    model = add_lora(loader.transformer(), 8, True).get_base_model()
+    model.set_gradient_checkpointing(True)
+    assert model.transformer_blocks[0].attn1.to_q.base_layer.weight.dtype == torch.bfloat16
+    items = [prepare_item(s, torch.device("cpu"), torch.bfloat16, True) for s in ctx.samples]
+    assert items[0].video_positions.dtype == torch.float32
+    trainer = Trainer(model, items, TrainConfig(steps=3, learning_rate=1e-3, first_frame_p=0.5, seed=1, checkpoint_interval=0,
+                                                progress_interval=1), torch.device("cpu"), tmp_path / "ck", NullSink(),
+                      DistInfo(0, 1, 0), autocast_dtype=torch.bfloat16)
+    result = trainer.run()
+    assert result.step == 3 and result.last_loss is not None and 0 < result.last_loss < 100
+    lora = lora_state_dict(model)
+    assert all(v.dtype == torch.float32 for v in lora.values())
+    assert any(v.abs().sum() > 0 for k, v in lora.items() if "lora_B" in k)

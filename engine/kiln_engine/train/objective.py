@@ -45,18 +45,19 @@ def build_inputs(item: TrainItem, draws: StepDraws) -> tuple[Modality, Modality 
     step only multiplies by it: noisy = x0 + sigma * mask * (noise - x0), timesteps = sigma * mask.
     """
     x0 = item.video_tokens
-    sigma = draws.sigma.to(device=x0.device, dtype=x0.dtype)
+    # sigma and timesteps stay float32 (the model scales them by 1000; bf16 would quantise them).
+    sigma = draws.sigma.to(device=x0.device, dtype=torch.float32)
+    sigma_x = sigma.to(x0.dtype)
     condition = draws.condition_first_frame and item.first_frame_tokens > 0
     mask = item.noise_mask_first_clean if condition else item.noise_mask
     count = item.loss_count_first_clean if condition else item.loss_count
     assert mask is not None
     noise = draws.video_noise
     video_target = noise - x0
-    scaled = sigma.view(-1, 1, 1) * mask
     video = Modality(
-        latent=x0 + scaled * video_target,
+        latent=x0 + (sigma_x.view(-1, 1, 1) * mask) * video_target,
         sigma=sigma,
-        timesteps=scaled[..., 0],
+        timesteps=sigma.view(-1, 1) * mask[..., 0].float(),
         positions=item.video_positions,
         context=item.video_context,
         context_mask=item.context_mask,
@@ -67,7 +68,7 @@ def build_inputs(item: TrainItem, draws: StepDraws) -> tuple[Modality, Modality 
         a0 = item.audio_tokens
         audio_target = draws.audio_noise - a0
         audio = Modality(
-            latent=a0 + sigma.view(-1, 1, 1) * audio_target,
+            latent=a0 + sigma_x.view(-1, 1, 1) * audio_target,
             sigma=sigma,
             timesteps=sigma.view(-1, 1).expand(a0.shape[0], a0.shape[1]),
             positions=item.audio_positions,
