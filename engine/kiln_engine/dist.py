@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from dataclasses import dataclass
 
 import torch
@@ -36,7 +37,8 @@ def init_distributed(device: str) -> DistInfo:
     local = int(os.environ.get("LOCAL_RANK", rank))
     backend = "nccl" if device.startswith("cuda") else "gloo"
     if not td.is_initialized():
-        td.init_process_group(backend=backend)
+        # Rank 0 encodes the dataset while the others wait at a barrier: allow for a long encode.
+        td.init_process_group(backend=backend, timeout=timedelta(hours=3))
     if device.startswith("cuda"):
         torch.cuda.set_device(local)
     return DistInfo(rank, world, local)

@@ -62,6 +62,11 @@ def run(spec: Spec, events: EventSink, stop: StopFlag, dist: DistInfo | None = N
     torch.manual_seed(spec.seed)
 
     samples = read_manifest(spec.manifest)
+    for folder, field in ((spec.output_dir, "output_dir"), (spec.cache_dir, "cache_dir")):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BadSpec(f"spec field '{field}' ({folder}) cannot be created: {exc.strerror}") from None
     files, model_id = model_files(spec)
     with_audio = resolve_audio(spec, samples, files)
     loader = ModelLoader(files, device, dtype, spec.quantization)
