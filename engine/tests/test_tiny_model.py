@@ -64,3 +64,19 @@ def test_missing_model_folder_is_model_not_found(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelNotFound, match="no LTX-2.3 checkpoint"):
         locate_model(tmp_path / "empty")
+
+
+def test_locate_prefers_the_dev_transformer_and_ignores_files_without_config(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "release"
+    shutil.copytree(tiny_model_dir, folder)
+    original = folder / TINY_FILE
+    shutil.copy(original, folder / "ltx-2.3-22b-distilled.safetensors")
+    original.rename(folder / "ltx-2.3-22b-dev.safetensors")
+    save_file({"x": torch.zeros(1)}, str(folder / "a-upscaler.safetensors"))
+    files = locate_model(folder)
+    assert files.ltx_file.name == "ltx-2.3-22b-dev.safetensors"
+    assert files.gemma_root == folder / "gemma"

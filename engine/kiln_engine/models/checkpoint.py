@@ -92,13 +92,10 @@ def locate_model(folder: str | Path) -> ModelFiles:
     root = Path(folder)
     if not root.is_dir():
         raise ModelNotFound(f"model folder {root} does not exist; point model.path at the folder holding the LTX-2.3 .safetensors file and the Gemma folder")
-    ltx_file = None
-    config = None
-    for candidate in sorted(root.glob("*.safetensors")):
-        config = _read_config(candidate)
-        if config is not None:
-            ltx_file = candidate
-            break
+    found = [(c, cfg) for c in sorted(root.glob("*.safetensors")) if (cfg := _read_config(c)) is not None]
+    # A release folder may hold the dev and the distilled transformer: LoRAs train on the dev one.
+    found.sort(key=lambda pair: ("distilled" in pair[0].name.lower(), "dev" not in pair[0].name.lower(), pair[0].name))
+    ltx_file, config = found[0] if found else (None, None)
     if ltx_file is None or config is None:
         raise ModelNotFound(f"no LTX-2.3 checkpoint (.safetensors with a 'config' metadata entry holding a transformer config) in {root}")
     gemma_root = None
