@@ -183,3 +183,20 @@ def test_bf16_weights_with_autocast_train(av_dataset: Path, engine_cache: Path, 
     lora = lora_state_dict(model)
     assert all(v.dtype == torch.float32 for v in lora.values())
     assert any(v.abs().sum() > 0 for k, v in lora.items() if "lora_B" in k)
+
+
+def test_clips_of_different_shapes_train_in_one_run(engine_cache: Path, tmp_path: Path) -> None:
+    import json as _json
+
+    from conftest import make_clip
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    lines = [make_clip(folder, 0, width=64, height=64, frames=9), make_clip(folder, 1, width=96, height=64, frames=17, fps=24)]
+    (folder / "manifest.jsonl").write_text("".join(_json.dumps(line) + "\n" for line in lines))
+    ctx, events = run_in_process(spec_dict(folder / "manifest.jsonl", tmp_path / "out", engine_cache, request={"number_of_steps": 4}))
+    shapes = sorted(tuple(s.video_latent.shape) for s in ctx.samples)
+    assert shapes == [(16, 2, 2, 2), (16, 3, 2, 3)]
+    assert ctx.samples[0].audio_latent.shape[1] != ctx.samples[1].audio_latent.shape[1]  # 0.36 s vs 0.71 s of audio
+    losses = [e["loss"] for e in events if e["event"] == "progress" and e["phase"] == "training"]
+    assert len(losses) == 4 and all(0 < loss < 100 for loss in losses)
