@@ -187,6 +187,10 @@ class Trainer:
                 return
             step, loss_t, seconds, lr = pending
             pending = None
+            if self.dist.enabled:  # report the mean over ranks (every rank flushes at the same steps)
+                loss_t = loss_t.clone()
+                torch.distributed.all_reduce(loss_t)
+                loss_t = loss_t / self.dist.world_size
             last_loss = float(loss_t.item())
             if not math.isfinite(last_loss):
                 self.events.log(f"loss is {last_loss} at step {step}; lower learning_rate", level="warning")
