@@ -4,7 +4,6 @@ from __future__ import annotations
 import gc
 import importlib
 import signal
-from pathlib import Path
 
 import torch
 
@@ -12,7 +11,7 @@ from .context import RunContext
 from .dist import DistInfo, device_for, init_distributed
 from .encode.cache import TensorCache
 from .encode.encoder import encode_dataset
-from .errors import BadDataset, BadSpec, Interrupted, ModelNotFound
+from .errors import BadDataset, BadSpec, Interrupted
 from .events import EventSink
 from .manifest import read_manifest
 from .models.checkpoint import ModelFiles, ModelLoader, locate_model
@@ -212,4 +211,4 @@ def install_signal_handlers(stop: StopFlag) -> None:
     signal.signal(signal.SIGINT, stop.request)
 
 
-__all__ = ["run", "install_signal_handlers", "model_files", "resolve_audio", "ModelNotFound", "Path"]
+__all__ = ["install_signal_handlers", "model_files", "resolve_audio", "run"]
