@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import traceback
 import warnings
+from typing import IO
 
 from .errors import EngineError, InternalError, Interrupted, OutOfMemory
 
@@ -22,14 +24,20 @@ def _out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the process exit code."""
+def main(argv: list[str] | None = None, events_stream: IO[str] | None = None) -> int:
+    """Entry point; returns the process exit code.
+
+    `events_stream`: where events go when embedded (tests); by default the process's stdout is
+    claimed for events and everything else is sent to stderr.
+    """
     from .events import EventSink, claim_stdout
 
-    events_stream = claim_stdout()
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.captureWarnings(True)
-    warnings.simplefilter("default")
+    embedded = events_stream is not None
+    if events_stream is None:
+        events_stream = claim_stdout()
+        logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        logging.captureWarnings(True)
+        warnings.simplefilter("default")
     parser = argparse.ArgumentParser(prog="kiln_engine", description="Kiln's LTX-2.3 LoRA training engine")
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run a training job described by a spec JSON file")
@@ -45,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     from .train.loop import StopFlag
 
     stop = StopFlag()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         from .runner import install_signal_handlers, run
         from .spec import load_spec
@@ -78,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         from .dist import shutdown
 
         shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     events.done()
-    events_stream.close()
+    if not embedded:
+        events_stream.close()
     return 0

@@ -1,15 +1,28 @@
-"""The CLI turns failures into typed error events and exit codes, and prints nothing else on stdout."""
+"""The CLI turns failures into typed error events and exit codes.
+
+These run `kiln_engine.cli.main` in this process (the SIGTERM test and one case here run the
+real `python -m kiln_engine` and check stdout carries nothing but events).
+"""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 from helpers import parse_events, spec_dict, start_engine
+from kiln_engine.cli import main
 
 
 def _run(spec: dict, folder: Path) -> tuple[int, list[dict]]:
+    (folder / "spec.json").write_text(json.dumps(spec))
+    stream = io.StringIO()
+    code = main(["run", str(folder / "spec.json")], events_stream=stream)
+    return code, parse_events(stream.getvalue())
+
+
+def _subprocess_run(spec: dict, folder: Path) -> tuple[int, list[dict]]:
     proc = start_engine(spec, folder)
-    out, err = proc.communicate(timeout=300)
+    out, _ = proc.communicate(timeout=300)
     return proc.returncode, parse_events(out)
 
 
@@ -18,7 +31,7 @@ def test_missing_media_file_is_bad_dataset(av_dataset: Path, engine_cache: Path,
     data.mkdir()
     line = json.loads(av_dataset.read_text().splitlines()[0])
     (data / "manifest.jsonl").write_text(json.dumps(line) + "\n")  # its files are not in `data`
-    code, events = _run(spec_dict(data / "manifest.jsonl", tmp_path / "out", engine_cache), tmp_path)
+    code, events = _subprocess_run(spec_dict(data / "manifest.jsonl", tmp_path / "out", engine_cache), tmp_path)
     assert code == 3
     assert events[-1] == {"event": "error", "type": "BadDataset",
                           "message": f"manifest.jsonl line 1: media file {line['media']} does not exist in {data}"}
@@ -44,17 +57,12 @@ def test_with_audio_true_without_audio_files_is_bad_dataset(engine_cache: Path, 
 
 
 def test_model_info_describes_a_folder_and_rejects_a_missing_one(tiny_model_dir: Path, tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    from helpers import REPO
-
-    ok = subprocess.run([sys.executable, "-m", "kiln_engine", "model-info", str(tiny_model_dir)], capture_output=True, text=True,
-                        cwd=REPO, timeout=120)
-    events = parse_events(ok.stdout)
-    assert ok.returncode == 0 and events[-1] == {"event": "done"}
+    stream = io.StringIO()
+    assert main(["model-info", str(tiny_model_dir)], events_stream=stream) == 0
+    events = parse_events(stream.getvalue())
+    assert events[-1] == {"event": "done"}
     model = events[0]
     assert model["event"] == "model" and model["layers"] == 2 and model["generation"] == "LTX-2.3" and model["tiny_text_encoder"]
-    bad = subprocess.run([sys.executable, "-m", "kiln_engine", "model-info", str(tmp_path / "none")], capture_output=True,
-                         text=True, cwd=REPO, timeout=120)
-    assert bad.returncode == 4 and parse_events(bad.stdout)[-1]["type"] == "ModelNotFound"
+    stream = io.StringIO()
+    assert main(["model-info", str(tmp_path / "none")], events_stream=stream) == 4
+    assert parse_events(stream.getvalue())[-1]["type"] == "ModelNotFound"

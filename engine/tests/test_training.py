@@ -96,14 +96,14 @@ def test_audio_on_off_changes_which_modules_get_lora(av_dataset: Path, engine_ca
 
 
 def test_resume_equals_uninterrupted(av_dataset: Path, engine_cache: Path, tmp_path: Path) -> None:
-    request = {"number_of_steps": 8, "learning_rate": 2e-3}
+    request = {"number_of_steps": 6, "learning_rate": 2e-3}
     full, _ = run_in_process(spec_dict(av_dataset, tmp_path / "full", engine_cache, request=request, checkpoint_interval=0))
-    first, events = run_in_process(spec_dict(av_dataset, tmp_path / "part", engine_cache, request=request, checkpoint_interval=4))
-    ckpt = tmp_path / "part" / "checkpoints" / "step_000004"
+    first, events = run_in_process(spec_dict(av_dataset, tmp_path / "part", engine_cache, request=request, checkpoint_interval=3))
+    ckpt = tmp_path / "part" / "checkpoints" / "step_000003"
     assert any(e["event"] == "checkpoint" and e["path"] == str(ckpt) for e in events)
     resumed, events = run_in_process(spec_dict(av_dataset, tmp_path / "resumed", engine_cache, request=request, resume_from=str(ckpt)))
     steps = [e["step"] for e in events if e["event"] == "progress" and e["phase"] == "training"]
-    assert steps == [5, 6, 7, 8]
+    assert steps == [4, 5, 6]
     assert set(full.lora) == set(resumed.lora)
     for key in full.lora:
         torch.testing.assert_close(resumed.lora[key], full.lora[key], rtol=1e-5, atol=1e-6)
@@ -167,19 +167,24 @@ def test_bf16_weights_with_autocast_train(av_dataset: Path, engine_cache: Path, 
     from kiln_engine.train.lora import add_lora, lora_state_dict
     from kiln_engine.train.loop import TrainConfig, Trainer
 
-    ctx, _ = run_in_process(spec_dict(av_dataset, tmp_path / "enc", engine_cache, request={"number_of_steps": 1}))
+    from kiln_engine.encode.cache import TensorCache
+    from kiln_engine.encode.encoder import encode_dataset
+    from kiln_engine.manifest import read_manifest
+
+    encoded, _ = encode_dataset(read_manifest(av_dataset), ModelLoader(locate_model(tiny_model_dir), torch.device("cpu"), torch.float32),
+                                TensorCache(engine_cache), "bf16-test", True)
     loader = ModelLoader(locate_model(tiny_model_dir), torch.device("cpu"), torch.bfloat16)
     torch.manual_seed(0)
     model = add_lora(loader.transformer(), 8, True).get_base_model()
     model.set_gradient_checkpointing(True)
     assert model.transformer_blocks[0].attn1.to_q.base_layer.weight.dtype == torch.bfloat16
-    items = [prepare_item(s, torch.device("cpu"), torch.bfloat16, True) for s in ctx.samples]
+    items = [prepare_item(s, torch.device("cpu"), torch.bfloat16, True) for s in encoded]
     assert items[0].video_positions.dtype == torch.float32
-    trainer = Trainer(model, items, TrainConfig(steps=3, learning_rate=1e-3, first_frame_p=0.5, seed=1, checkpoint_interval=0,
+    trainer = Trainer(model, items, TrainConfig(steps=2, learning_rate=1e-3, first_frame_p=0.5, seed=1, checkpoint_interval=0,
                                                 progress_interval=1), torch.device("cpu"), tmp_path / "ck", NullSink(),
                       DistInfo(0, 1, 0), autocast_dtype=torch.bfloat16)
     result = trainer.run()
-    assert result.step == 3 and result.last_loss is not None and 0 < result.last_loss < 100
+    assert result.step == 2 and result.last_loss is not None and 0 < result.last_loss < 100
     lora = lora_state_dict(model)
     assert all(v.dtype == torch.float32 for v in lora.values())
     assert any(v.abs().sum() > 0 for k, v in lora.items() if "lora_B" in k)
