@@ -53,9 +53,18 @@ class _Echo(torch.nn.Module):
         return self.video, self.audio
 
 
-def test_first_frame_conditioning_leaves_frame_zero_out_of_the_loss(av_dataset: Path, engine_cache: Path, tmp_path: Path) -> None:
-    ctx, _ = run_in_process(spec_dict(av_dataset, tmp_path / "out", engine_cache, request={"number_of_steps": 1}))
-    item = prepare_item(ctx.samples[0], ctx.device, ctx.dtype, True)
+def _encoded(av_dataset: Path, engine_cache: Path, tiny_model_dir: Path, with_audio: bool = True) -> list:
+    from kiln_engine.encode.cache import TensorCache
+    from kiln_engine.encode.encoder import encode_dataset
+    from kiln_engine.manifest import read_manifest
+    from kiln_engine.models.checkpoint import ModelLoader, locate_model
+
+    loader = ModelLoader(locate_model(tiny_model_dir), torch.device("cpu"), torch.float32)
+    return encode_dataset(read_manifest(av_dataset), loader, TensorCache(engine_cache), "tiny-v1-seed0", with_audio)[0]
+
+
+def test_first_frame_conditioning_leaves_frame_zero_out_of_the_loss(av_dataset: Path, engine_cache: Path, tiny_model_dir: Path) -> None:
+    item = prepare_item(_encoded(av_dataset, engine_cache, tiny_model_dir)[0], torch.device("cpu"), torch.float32, True)
     n = item.first_frame_tokens
     assert 0 < n < item.video_tokens.shape[1]
     gen = torch.Generator().manual_seed(0)
@@ -83,6 +92,7 @@ def test_first_frame_conditioning_leaves_frame_zero_out_of_the_loss(av_dataset: 
 def test_audio_on_off_changes_which_modules_get_lora(av_dataset: Path, engine_cache: Path, tmp_path: Path) -> None:
     from kiln_engine.train.lora import lora_modules
 
+    # Audio on: a full run; audio off: the same run with with_audio false.
     on, _ = run_in_process(spec_dict(av_dataset, tmp_path / "on", engine_cache, request={"number_of_steps": 1, "with_audio": True}))
     off, _ = run_in_process(spec_dict(av_dataset, tmp_path / "off", engine_cache, request={"number_of_steps": 1, "with_audio": False}))
     on_mods, off_mods = set(lora_modules(on.model)), set(lora_modules(off.model))
