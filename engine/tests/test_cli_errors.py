@@ -66,3 +66,22 @@ def test_model_info_describes_a_folder_and_rejects_a_missing_one(tiny_model_dir:
     stream = io.StringIO()
     assert main(["model-info", str(tmp_path / "none")], events_stream=stream) == 4
     assert parse_events(stream.getvalue())[-1]["type"] == "ModelNotFound"
+
+
+def test_claimed_stdout_carries_only_events() -> None:
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    code = ("import os\n"
+            "from kiln_engine.events import EventSink, claim_stdout\n"
+            "sink = EventSink(claim_stdout())\n"
+            "print('python noise')\n"
+            "os.write(1, b'C-level noise\\n')\n"
+            "sink.log('hello')\n"
+            "sink.done()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert parse_events(proc.stdout) == [{"event": "log", "level": "info", "message": "hello"}, {"event": "done"}]
+    assert "python noise" in proc.stderr and "C-level noise" in proc.stderr
