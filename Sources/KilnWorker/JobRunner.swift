@@ -191,6 +191,10 @@ public struct JobRunner: Sendable {
         try? reporter.enter(.encoding)
         do {
             let specFile = try writeSpec(spec, folder: folder)
+            let stale = StaleEngineReaper.reap(specPath: specFile)
+            if !stale.isEmpty {
+                reporter.log("stopped \(stale.count) engine process(es) left running by an earlier attempt", level: "warning", source: "worker")
+            }
             return try await engine.run(
                 specFile: specFile, workingDirectory: folder.engine,
                 onEvent: { event in handle(event, folder: folder, reporter: reporter) },
