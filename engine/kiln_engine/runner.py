@@ -123,7 +123,7 @@ def run(spec: Spec, events: EventSink, stop: StopFlag, dist: DistInfo | None = N
         events.log(f"resumed from {spec.resume_from} at step {trainer.step}")
     result = trainer.run()
     final = result.checkpoint
-    if dist.is_main and (final is None or not final.name.endswith(f"{result.step:06d}")):
+    if final is None or not final.name.endswith(f"{result.step:06d}"):  # every rank: saving gathers RNG states
         final = trainer.save()
     model.eval()
     del trainer, items

@@ -91,12 +91,21 @@ class Trainer:
 
     # -- state -------------------------------------------------------------------------------
 
-    def _state(self) -> TrainingState:
+    def _rng_states(self) -> list[dict[str, torch.Tensor]]:
+        """Every rank's generator states (a collective under DDP: all ranks call it at the same step)."""
+        local = {"cpu": self.cpu_gen.get_state(), "noise": self.noise_gen.get_state()}
+        if not self.dist.enabled:
+            return [local]
+        gathered: list[Any] = [None] * self.dist.world_size
+        torch.distributed.all_gather_object(gathered, local)
+        return gathered
+
+    def _state(self, rng: list[dict[str, torch.Tensor]]) -> TrainingState:
         return TrainingState(
             step=self.step,
             optimizer=self.optimizer.state_dict(),
             scheduler=self.scheduler.state_dict(),
-            rng={"cpu": self.cpu_gen.get_state(), "noise": self.noise_gen.get_state()},
+            rng={"per_rank": rng},
             fingerprint=self.config.fingerprint,
         )
 
@@ -117,15 +126,17 @@ class Trainer:
                 p.copy_(lora[k].to(device=p.device, dtype=p.dtype))
         self.optimizer.load_state_dict(state.optimizer)
         self.scheduler.load_state_dict(state.scheduler)
-        self.cpu_gen.set_state(state.rng["cpu"])
-        self.noise_gen.set_state(state.rng["noise"].cpu())
+        mine = state.rng["per_rank"][self.dist.rank]
+        self.cpu_gen.set_state(mine["cpu"])
+        self.noise_gen.set_state(mine["noise"].cpu())
         self.step = state.step
 
     def save(self) -> Path:
-        """Write a checkpoint of the current step (rank 0) and report it."""
+        """Write a checkpoint of the current step (rank 0 writes; every rank must call it) and report it."""
         path = self.checkpoint_dir / f"step_{self.step:06d}"
+        rng = self._rng_states()
         if self.dist.is_main:
-            path = save_checkpoint(self.checkpoint_dir, self.step, lora_state_dict(self.model), self._state())
+            path = save_checkpoint(self.checkpoint_dir, self.step, lora_state_dict(self.model), self._state(rng))
             self.events.checkpoint(self.step, str(path))
         return path
 
