@@ -9,7 +9,7 @@ extension KilnAPI {
         let router = Router(context: KilnRequestContext.self)
         router.middlewares.add(RequestLogMiddleware(metrics: metrics))
         router.middlewares.add(ErrorMappingMiddleware())
-        router.middlewares.add(AuthMiddleware(store: store, allowOpen: configuration.allowOpen))
+        router.middlewares.add(AuthMiddleware(store: store, allowOpen: configuration.allowOpen, keyMode: KeyModeCache(store: store)))
 
         for app in ["fal-ai/ltx23-video-trainer", "ltx23-video-trainer"] {
             let base = RouterPath(app)

@@ -44,7 +44,7 @@ public enum KilnServe {
         logger: Logger,
         onListening: @escaping @Sendable (String) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
-        if !configuration.bindsLoopbackOnly, !configuration.allowOpen, try !store.hasActiveKeys() {
+        if !configuration.bindsLoopbackOnly, !configuration.allowOpen, try !KeyModeCache.keysExist(in: store) {
             throw ServeError.openModeOnPublicAddress(host: configuration.host)
         }
         let api = KilnAPI(store: store, configuration: configuration)
