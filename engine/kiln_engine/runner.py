@@ -17,7 +17,7 @@ from .manifest import read_manifest
 from .models.checkpoint import ModelFiles, ModelLoader, locate_model
 from .models.tiny import TINY_VERSION, ensure_tiny_model
 from .spec import Spec
-from .train.batch import prepare_item
+from .train.batch import place_items, prepare_item
 from .train.checkpointing import LORA_FILE
 from .train.lora import add_lora, lora_state_dict
 from .train.loop import StopFlag, TrainConfig, Trainer
@@ -104,7 +104,10 @@ def run(spec: Spec, events: EventSink, stop: StopFlag, dist: DistInfo | None = N
     model = peft_model.get_base_model()
     checkpointing = spec.gradient_checkpointing if spec.gradient_checkpointing is not None else on_gpu
     model.set_gradient_checkpointing(bool(checkpointing))
-    items = [prepare_item(e, device, dtype, with_audio) for e in encoded]
+    # Prepared on the host, then placed: on the GPU when the dataset fits, else pinned host memory.
+    items, resident = place_items([prepare_item(e, torch.device("cpu"), dtype, with_audio) for e in encoded], device)
+    if not resident:
+        events.log(f"dataset of {len(items)} samples kept in host memory; each step copies its sample to {device}")
     train_module: torch.nn.Module = model
     if dist.enabled:
         train_module = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if on_gpu else None)

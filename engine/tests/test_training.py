@@ -215,3 +215,20 @@ def test_clips_of_different_shapes_train_in_one_run(engine_cache: Path, tmp_path
     assert ctx.samples[0].audio_latent.shape[1] != ctx.samples[1].audio_latent.shape[1]  # 0.36 s vs 0.71 s of audio
     losses = [e["loss"] for e in events if e["event"] == "progress" and e["phase"] == "training"]
     assert len(losses) == 4 and all(0 < loss < 100 for loss in losses)
+
+
+def test_items_stay_on_the_host_only_for_cuda_above_the_limit(av_dataset: Path, engine_cache: Path, tiny_model_dir: Path) -> None:
+    from kiln_engine.train.batch import place_items
+
+    items = [prepare_item(s, torch.device("cpu"), torch.float32, True) for s in _encoded(av_dataset, engine_cache, tiny_model_dir)]
+    size = sum(i.nbytes() for i in items)
+    assert size > 0
+    placed, resident = place_items(items, torch.device("cpu"), limit=0)
+    assert resident and placed[0].video_tokens.device.type == "cpu"
+    moved = items[0].to(torch.device("cpu"))
+    assert torch.equal(moved.video_tokens, items[0].video_tokens) and moved.first_frame_tokens == items[0].first_frame_tokens
+    if torch.cuda.is_available():
+        placed, resident = place_items(items, torch.device("cuda"), limit=size - 1)
+        assert not resident and placed[0].video_tokens.is_pinned()
+        placed, resident = place_items(items, torch.device("cuda"), limit=size)
+        assert resident and placed[0].video_tokens.is_cuda

@@ -1,7 +1,7 @@
-"""Training items: one sample's tokens, positions and text context, prepared once on the device."""
+"""Training items: one sample's tokens, positions and text context, prepared once before training."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import torch
 
@@ -28,6 +28,39 @@ class TrainItem:
     noise_mask_first_clean: torch.Tensor | None = None
     loss_count: float = 0.0  # noised video tokens x channels, plain
     loss_count_first_clean: float = 0.0
+
+    def nbytes(self) -> int:
+        """Bytes held by the item's tensors."""
+        return sum(t.numel() * t.element_size() for t in self._tensors())
+
+    def _tensors(self) -> list[torch.Tensor]:
+        return [v for f in fields(self) if isinstance(v := getattr(self, f.name), torch.Tensor)]
+
+    def to(self, device: torch.device, non_blocking: bool = False) -> "TrainItem":
+        """A copy on `device` (from pinned host memory the copy is asynchronous)."""
+        moved = {f.name: v.to(device, non_blocking=non_blocking) for f in fields(self)
+                 if isinstance(v := getattr(self, f.name), torch.Tensor)}
+        return replace(self, **moved)
+
+    def pin(self) -> "TrainItem":
+        """A copy in page-locked host memory, for asynchronous copies to the GPU."""
+        return replace(self, **{f.name: v.pin_memory() for f in fields(self)
+                                if isinstance(v := getattr(self, f.name), torch.Tensor)})
+
+
+#: Above this many bytes of prepared items, they stay in pinned host memory and each step copies
+#: its item to the GPU (asynchronously) instead of keeping the whole dataset in device memory.
+DEVICE_RESIDENT_LIMIT = 2 * 1024**3
+
+
+def place_items(items: list[TrainItem], device: torch.device, limit: int = DEVICE_RESIDENT_LIMIT) -> tuple[list[TrainItem], bool]:
+    """Items where training reads them: on `device` when they fit `limit`, else pinned on the host.
+
+    Returns the items and whether they are resident on `device`.
+    """
+    if device.type != "cuda" or sum(i.nbytes() for i in items) <= limit:
+        return [i.to(device) for i in items], True
+    return [i.pin() for i in items], False
 
 
 def video_positions(shape: VideoLatentShape, fps: float, device: torch.device) -> torch.Tensor:

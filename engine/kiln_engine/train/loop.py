@@ -150,7 +150,10 @@ class Trainer:
         if self._order_epoch != epoch:
             self._order = torch.randperm(n, generator=torch.Generator().manual_seed(self.config.seed + 7919 * epoch)).tolist()
             self._order_epoch = epoch
-        return self.items[self._order[index]]
+        item = self.items[self._order[index]]
+        if item.video_tokens.device != self.device:  # host-resident dataset: copy this step's item over
+            item = item.to(self.device, non_blocking=True)
+        return item
 
     def _draws(self, item: TrainItem) -> StepDraws:
         sigma = sample_sigma(self.config.timestep_sampling, 1, item.video_tokens.shape[1], self.cpu_gen)
