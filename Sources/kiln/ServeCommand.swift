@@ -2,13 +2,15 @@ import ArgumentParser
 import Foundation
 import KilnServer
 import KilnStore
+import KilnWorker
 import Logging
+import ServiceLifecycle
 
 /// `kiln serve`: the fal-compatible queue API (and, in a later issue, the in-process worker).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the fal-compatible queue API over a data directory.",
+        abstract: "Run the fal-compatible queue API over a data directory, with an in-process worker unless --no-worker.",
         discussion: """
         Prints exactly one line, `Kiln listening on URL`, once the port is bound, then logs \
         one structured line per request to standard error. With no API keys the server runs \
@@ -46,6 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @OptionGroup(title: "In-process worker (ignored with --no-worker)")
+    var worker: WorkerOptions
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
         guard Self.parseSize(maxUploadSize) != nil else {
@@ -81,20 +86,36 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "kiln.serve")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let dataDirectory = dataDir.map(JobStore.expandingTilde) ?? JobStore.defaultDataDirectory()
         let configuration = ServerConfiguration(
             host: host,
             port: port,
-            dataDirectory: dataDir.map(JobStore.expandingTilde) ?? JobStore.defaultDataDirectory(),
+            dataDirectory: dataDirectory,
             publicURL: publicURL,
             tlsCertificatePath: tlsCert,
             tlsKeyPath: tlsKey,
             maxUploadSize: Self.parseSize(maxUploadSize) ?? ServerConfiguration.defaultMaxUploadSize,
             allowOpen: allowOpen
         )
-        // The in-process worker arrives in a later issue: unless --no-worker is set it is
-        // passed as `services:` and runs in the server's ServiceGroup, sharing its shutdown.
+        // The in-process worker runs in the server's ServiceGroup and shares its shutdown. Its
+        // output file URLs start with the server's URL, known only once the port is bound.
+        let baseURL = SharedBaseURL(publicURL ?? configuration.listeningURL(boundPort: port))
+        var services: [any Service] = []
+        if !noWorker {
+            var workerLogger = Logger(label: "kiln.worker")
+            workerLogger.logLevel = logger.logLevel
+            do {
+                services.append(try worker.makeWorker(dataDirectory: dataDirectory, baseURL: { baseURL.get() }, logger: workerLogger))
+            } catch let error as ValidationError {
+                throw error
+            } catch {
+                throw ValidationError("cannot start the in-process worker: \(error) (or pass --no-worker and run `kiln worker` separately)")
+            }
+        }
+        let explicitPublicURL = publicURL != nil
         do {
-            try await KilnServe.run(configuration: configuration, services: [], logger: logger) { url in
+            try await KilnServe.run(configuration: configuration, services: services, logger: logger) { url in
+                if !explicitPublicURL { baseURL.set(url) }
                 // Written straight to the file descriptor: whoever spawned us reads this line at once.
                 FileHandle.standardOutput.write(Data("Kiln listening on \(url)\n".utf8))
             }
