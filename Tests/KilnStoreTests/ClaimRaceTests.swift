@@ -56,6 +56,7 @@ import KilnCore
             claimedBy["p\(index + 1)"] = String(decoding: data, as: UTF8.self)
                 .split(separator: "\n").compactMap { UUID(uuidString: String($0)) }
         }
+        print("claim split:", claimedBy.mapValues(\.count))
         let all = claimedBy.values.flatMap { $0 }
         #expect(all.count == submitted.count, "claimed \(all.count) of \(submitted.count)")
         #expect(Set(all) == submitted)
