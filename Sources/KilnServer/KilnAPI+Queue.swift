@@ -202,7 +202,9 @@ extension KilnAPI {
         let submitted = try await acceptSubmission(request, context: context)
         var lastToken: Int64 = -1
         while true {
-            let token = try store.changeToken(id: submitted.id) ?? lastToken + 1
+            guard let token = try store.changeToken(id: submitted.id) else {
+                throw APIError(.notFound, "Request \(submitted.id.uuidString.lowercased()) disappeared from the store while waiting", type: "not_found")
+            }
             if token != lastToken {
                 lastToken = token
                 if let job = try store.job(id: submitted.id, owner: context.owner), job.state.isTerminal {
