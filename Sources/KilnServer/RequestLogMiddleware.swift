@@ -25,6 +25,9 @@ struct RequestLogMiddleware: RouterMiddleware {
         let elapsed = ContinuousClock.now - start
         let route = context.endpointPath ?? "unmatched"
         metrics.recordRequest(method: request.method.rawValue, route: route, status: status, duration: elapsed)
+        let level: Logger.Level = status >= 500 ? .error : .info
+        // Building the metadata costs more than the request itself on a fast route: skip it when filtered out.
+        guard context.logger.logLevel <= level else { return }
         var metadata: Logger.Metadata = [
             "method": .string(request.method.rawValue),
             "path": .string(request.uri.path),
@@ -34,7 +37,6 @@ struct RequestLogMiddleware: RouterMiddleware {
             "owner": .string(context.owner),
         ]
         if let error { metadata["error"] = .string("\(error)") }
-        let level: Logger.Level = status >= 500 ? .error : .info
         context.logger.log(level: level, "request", metadata: metadata)
     }
 }
