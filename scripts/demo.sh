@@ -27,10 +27,6 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/kiln-demo.XXXXXX")"
 SERVER_PID=""
 cleanup() {
     local status=$?
-    if [ -n "${WORKER_PID:-}" ] && kill -0 "$WORKER_PID" 2>/dev/null; then
-        kill -TERM "$WORKER_PID" 2>/dev/null || true
-        wait "$WORKER_PID" 2>/dev/null || true
-    fi
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID" 2>/dev/null || true
         for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
@@ -73,14 +69,7 @@ KEY_LINE="$("$KILN" keys create --data-dir "$DATA" --name demo 2>/dev/null | hea
 echo "==> starting kiln serve --model tiny --port 0"
 SERVE_ARGS=(serve --port 0 --data-dir "$DATA" --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem")
 WORKER_ARGS=(--model tiny --device cpu --validation-steps 4 --checkpoint-interval 50 --allow-private-urls)
-WORKER_PID=""
-if "$KILN" serve --help | grep -q -- "--model"; then
-    "$KILN" "${SERVE_ARGS[@]}" "${WORKER_ARGS[@]}" >"$WORK/server.out" 2>"$WORK/server.log" &
-else
-    # A `kiln serve` without an in-process worker: a `kiln worker` on the same data folder runs the job.
-    "$KILN" "${SERVE_ARGS[@]}" --no-worker >"$WORK/server.out" 2>"$WORK/server.log" &
-    START_WORKER=1
-fi
+"$KILN" "${SERVE_ARGS[@]}" "${WORKER_ARGS[@]}" >"$WORK/server.out" 2>"$WORK/server.log" &
 SERVER_PID=$!
 URL=""
 for _ in $(seq 1 300); do
@@ -91,10 +80,6 @@ for _ in $(seq 1 300); do
 done
 [ -n "$URL" ] || { echo "demo: kiln serve did not report its address" >&2; exit 1; }
 echo "    $URL (log: $WORK/server.log)"
-if [ -n "${START_WORKER:-}" ]; then
-    "$KILN" worker --data-dir "$DATA" --public-url "$URL" "${WORKER_ARGS[@]}" >>"$WORK/server.log" 2>&1 &
-    WORKER_PID=$!
-fi
 
 echo "==> training through fal_client (FAL_QUEUE_RUN_HOST=${URL#https://})"
 rm -rf "$OUT"

@@ -29,7 +29,8 @@ final class TrainProgress: Sendable {
         switch activity {
         case .stage(let stage):
             state.withLock { $0.stage = stage; $0.progress = nil }
-            if interactive { draw(force: true) } else { line("stage \(stage.rawValue)") }
+            // Plain output gets the worker's own `stage: …` log line instead.
+            if interactive { draw(force: true) }
         case .progress(let stage, let progress):
             state.withLock { $0.stage = stage; $0.progress = progress }
             if interactive { draw(force: progress.step >= progress.total) }

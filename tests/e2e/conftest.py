@@ -27,11 +27,6 @@ def run(*args: str, **kwargs) -> str:
     return subprocess.run(list(args), check=True, capture_output=True, text=True, **kwargs).stdout
 
 
-def serve_has_worker() -> bool:
-    """Whether `kiln serve` runs the worker in-process (it takes --model)."""
-    return "--model" in run(str(KILN), "serve", "--help")
-
-
 @dataclass
 class Server:
     url: str
@@ -91,14 +86,8 @@ def server(tmp_path_factory: pytest.TempPathFactory):
             for i in range(2)]
     out, log = work / "serve.out", work / "serve.log"
     serve = [str(KILN), "serve", "--port", "0", "--data-dir", str(data), "--tls-cert", str(cert), "--tls-key", str(key)]
-    in_process = serve_has_worker()
-    processes = [subprocess.Popen(serve + (WORKER_ARGS if in_process else ["--no-worker"]),
-                                  stdout=out.open("w"), stderr=log.open("w"), start_new_session=True)]
+    processes = [subprocess.Popen(serve + WORKER_ARGS, stdout=out.open("w"), stderr=log.open("w"), start_new_session=True)]
     url = _wait_for_listening(processes[0], out, log)
-    if not in_process:
-        # Until `kiln serve` runs its own worker, a `kiln worker` over the same data folder does.
-        processes.append(subprocess.Popen([str(KILN), "worker", "--data-dir", str(data), "--public-url", url] + WORKER_ARGS,
-                                          stdout=log.open("a"), stderr=subprocess.STDOUT, start_new_session=True))
     os.environ["SSL_CERT_FILE"] = str(cert)
     host = url.removeprefix("https://")
     import fal_client.client as fal_module
