@@ -18,8 +18,11 @@ public enum RequestValidator {
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: json)
         } catch {
+            let msg = json.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) })
+                ? "JSON decode error: the body is empty; send the request as a JSON object"
+                : "JSON decode error: \(describe(error, json: json))"
             return .failure(RequestValidationError(issues: [
-                ValidationIssue(loc: ["body"], msg: "JSON decode error: \(describe(error))", type: "json_invalid")
+                ValidationIssue(loc: ["body"], msg: msg, type: "json_invalid")
             ]))
         }
         return resolve(value: value, isIssuedFileURL: isIssuedFileURL)
@@ -89,10 +92,15 @@ public enum RequestValidator {
         return true
     }
 
-    private static func describe(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            return context.underlyingError.map { "\($0.localizedDescription)" } ?? context.debugDescription
+    /// A message that says where the JSON breaks: JSONDecoder only says "not valid JSON",
+    /// JSONSerialization names the position.
+    private static func describe(_ error: any Error, json: Data) -> String {
+        do {
+            _ = try JSONSerialization.jsonObject(with: json, options: [.fragmentsAllowed])
+        } catch {
+            if let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String { return detail }
         }
+        if case DecodingError.dataCorrupted(let context) = error { return context.debugDescription }
         return "\(error)"
     }
 }

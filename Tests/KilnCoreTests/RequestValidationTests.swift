@@ -126,6 +126,8 @@ import Testing
             #expect(error.issues.first?.type == "json_invalid")
             #expect(error.isMalformedJSON)
         }
+        #expect(issues(resolve(text: "{\"rank\": }")).first?.msg == "JSON decode error: Invalid value around character 9.")
+        #expect(issues(resolve(text: " \n")).first?.msg.contains("the body is empty") == true)
         for text in ["[]", "\"x\"", "3", "null"] {
             let found = issues(resolve(text: text))
             #expect(found.map(\.type) == ["model_attributes_type"], "\(text)")
