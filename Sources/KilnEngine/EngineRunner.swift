@@ -61,10 +61,8 @@ public struct EngineRunner: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            // Write then rename, so a reader (or a resumed worker) never sees half a spec.
-            let temporary = path + ".tmp"
-            try encoder.encode(spec).write(to: URL(fileURLWithPath: temporary))
-            _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
+            // Atomic: written to a temporary file and renamed, so nobody ever reads half a spec.
+            try encoder.encode(spec).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw .specNotWritable(path: path, reason: "\(error)")
         }
