@@ -17,6 +17,7 @@ from .manifest import read_manifest
 from .models.checkpoint import ModelFiles, ModelLoader, locate_model
 from .models.tiny import TINY_VERSION, ensure_tiny_model
 from .spec import Spec
+from .speed import apply as speed
 from .train.batch import place_items, prepare_item
 from .train.checkpointing import LORA_FILE
 from .train.lora import add_lora, lora_state_dict
@@ -97,6 +98,7 @@ def run(spec: Spec, events: EventSink, stop: StopFlag, dist: DistInfo | None = N
     events.log(f"encoded {len(encoded)} samples; cache hits {sum(stats.hits.values())}, misses {sum(stats.misses.values())}")
 
     events.phase("training")
+    planned = _plan_memory(spec, files, loader, encoded, with_audio, device, events) if on_gpu else None
     base = loader.transformer()
     gc.collect()
     torch.manual_seed(spec.seed)  # identical LoRA init on every rank and on resume
@@ -104,6 +106,9 @@ def run(spec: Spec, events: EventSink, stop: StopFlag, dist: DistInfo | None = N
     model = peft_model.get_base_model()
     checkpointing = spec.gradient_checkpointing if spec.gradient_checkpointing is not None else on_gpu
     model.set_gradient_checkpointing(bool(checkpointing))
+    if not spec.speed.is_plain() or planned is not None:
+        for line in speed.install(model, spec.speed, speed.checkpoint_mode(spec.speed, bool(checkpointing), planned)):
+            events.log(line)
     # Prepared on the host, then placed: on the GPU when the dataset fits, else pinned host memory.
     items, resident = place_items([prepare_item(e, torch.device("cpu"), dtype, with_audio) for e in encoded], device)
     if not resident:
@@ -129,6 +134,7 @@ def run(spec: Spec, events: EventSink, stop: StopFlag, dist: DistInfo | None = N
     if final is None or not final.name.endswith(f"{result.step:06d}"):  # every rank: saving gathers RNG states
         final = trainer.save()
     model.eval()
+    speed.uninstall(model)  # validation and export run ltx-core's and peft's own forwards
     del trainer, items
     gc.collect()
 
@@ -143,6 +149,26 @@ def run(spec: Spec, events: EventSink, stop: StopFlag, dist: DistInfo | None = N
     if dist.enabled:
         torch.distributed.barrier()
     return ctx
+
+
+def _plan_memory(spec: Spec, files: ModelFiles, loader: ModelLoader, encoded: list, with_audio: bool,
+                 device: torch.device, events: EventSink) -> str | None:
+    """Estimate the step's GPU memory and log it; with `speed.auto_fit` pick checkpointing (and fp8 if bf16 cannot fit).
+
+    Returns the checkpointing mode the plan chose, or None to keep the spec's.
+    """
+    from .models.checkpoint import quantization_policy
+
+    video_tokens, audio_tokens = speed.sample_tokens(encoded)
+    shape = speed.shape_from_checkpoint(files.ltx_file, spec.rank, with_audio, video_tokens, audio_tokens)
+    choice = speed.plan_memory(spec.speed, shape, speed.free_cuda_bytes(device), spec.quantization,
+                               spec.gradient_checkpointing)
+    events.log(choice.log_line(), level="info" if choice.fits else "warning")
+    if not spec.speed.auto_fit:
+        return None
+    if choice.setting.quantization == "fp8" and spec.quantization is None:
+        loader.quantization = quantization_policy("fp8")
+    return choice.setting.checkpoint
 
 
 def _stage(name: str):  # noqa: ANN202 - a module or None

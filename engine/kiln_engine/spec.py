@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BadSpec
+from .speed.settings import SpeedSettings, parse_speed
 
 #: Defaults of the fal request fields the engine reads (ARCHITECTURE.md §3).
 REQUEST_DEFAULTS: dict[str, Any] = {
@@ -43,7 +44,7 @@ _TOP_LEVEL = {
     "manifest", "output_dir", "cache_dir", "model", "device", "request", "checkpoint_interval", "resume_from",
     "seed", "quantization", "progress_interval", "validation_steps", "guidance", "warmup_steps",
     "gradient_checkpointing", "max_grad_norm", "weight_decay", "timestep_sampling", "validation_seed",
-    "validation_size", "skip_validation",
+    "validation_size", "skip_validation", "speed",
 }
 
 
@@ -81,6 +82,7 @@ class Spec:
     validation_seed: int = 42
     validation_size: list[int] | None = None
     skip_validation: bool = False
+    speed: SpeedSettings = field(default_factory=SpeedSettings)
     raw: dict[str, Any] = field(default_factory=dict)
 
     # Request shortcuts used by the trainer.
@@ -237,6 +239,7 @@ def parse_spec(raw: Any) -> Spec:
         validation_seed=_int(raw, "validation_seed", 42, 0, 2**31 - 1),
         validation_size=vsize,
         skip_validation=bool(raw.get("skip_validation", False)),
+        speed=parse_speed(raw.get("speed")),
         raw=raw,
     )
 
