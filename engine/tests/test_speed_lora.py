@@ -17,7 +17,7 @@ def _close(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], rtol: float, 
 
 
 def test_fused_lora_matches_peft_fp32(engine_cache: Path) -> None:
-    probe = make_probe(engine_cache)
+    probe = make_probe(engine_cache, frames=9, size=64)
     plain_loss, plain_grads = probe.step()
     keys_before = sorted(lora_state_dict(probe.model))
     n = apply_fused_lora(probe.model)
@@ -33,7 +33,7 @@ def test_fused_lora_matches_peft_fp32(engine_cache: Path) -> None:
 
 
 def test_fused_lora_matches_peft_under_bf16_autocast(engine_cache: Path) -> None:
-    probe = make_probe(engine_cache)
+    probe = make_probe(engine_cache, frames=9, size=64)
     plain_loss, plain_grads = probe.step(autocast=torch.bfloat16)
     apply_fused_lora(probe.model)
     fused_loss, fused_grads = probe.step(autocast=torch.bfloat16)
@@ -45,7 +45,7 @@ def test_fused_lora_matches_peft_under_bf16_autocast(engine_cache: Path) -> None
 
 
 def test_fused_lora_falls_back_when_adapters_disabled(engine_cache: Path) -> None:
-    probe = make_probe(engine_cache)
+    probe = make_probe(engine_cache, frames=9, size=64)
     apply_fused_lora(probe.model)
     layer = lora_linears(probe.model)[0]
     x = torch.randn(1, 5, layer.in_features)
