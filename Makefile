@@ -3,9 +3,12 @@ SWIFT ?= swift
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup venv build test test-swift test-engine demo clean
+.PHONY: setup system venv build test test-swift test-python demo bench-api bench-dataset bench-engine wheels clean
 
-setup: venv build
+setup: system venv build
+
+system:
+	@scripts/setup-system.sh
 
 venv:
 	@scripts/setup-venv.sh
@@ -15,16 +18,29 @@ build:
 
 test: setup
 	$(SWIFT) test --skip-build
-	$(PY) -m pytest engine/tests -q
+	$(PY) -m pytest engine/tests tests -q
 
-test-swift: build
+test-swift: system build
 	$(SWIFT) test --skip-build
 
-test-engine: venv
-	$(PY) -m pytest engine/tests -q
+test-python: system venv build
+	$(PY) -m pytest engine/tests tests -q
 
 demo: setup
 	@scripts/demo.sh
+
+bench-api: setup
+	bench/api/run.sh
+
+bench-dataset: setup
+	bench/dataset/run.sh
+
+bench-engine: venv
+	$(PY) bench/engine_step/bench.py
+
+# Wheels of the engine's dependencies (all but torch) for a GPU machine with no network.
+wheels: venv
+	bench/gpu_step/make_wheels.sh
 
 clean:
 	rm -rf .build demo-output
