@@ -310,8 +310,9 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|")
     mfu_s = f"{mfu:.0%}" if mfu is not None else "n/a"
     mem_s = f"{peak_gib:.1f}" if peak_gib is not None else "n/a"
+    flops_s = f"{flops / 1e12:.1f}" if flops >= 1e11 else f"{flops / 1e9:.2f} GFLOP"
     print(f"| {args.frames}, {width}x{height} | {lf * lh * lw:,} | {item.audio_tokens.shape[1]} | {median:.3f} "
-          f"| {flops / 1e12:.3f} | {mfu_s} | {mem_s} |")
+          f"| {flops_s} | {mfu_s} | {mem_s} |")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return 0
