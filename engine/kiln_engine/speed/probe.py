@@ -60,10 +60,14 @@ class Probe:
 
 
 def make_probe(cache: Path, frames: int = 25, size: int = 128, rank: int = 8, seed: int = 0,
-               condition_first_frame: bool = True) -> Probe:
-    """A probe on the tiny model (written into `cache` once), with the same weights for the same seed."""
+               condition_first_frame: bool = True, dtype: torch.dtype = torch.float32) -> Probe:
+    """A probe on the tiny model (written into `cache` once), with the same weights for the same seed.
+
+    `dtype` is the frozen base's and the items' dtype (bf16 is what the engine uses on CUDA; the
+    LoRA weights stay fp32 either way, as `add_lora` makes them).
+    """
     device = torch.device("cpu")
-    loader = ModelLoader(locate_model(ensure_tiny_model(cache, 0)), device, torch.float32)
+    loader = ModelLoader(locate_model(ensure_tiny_model(cache, 0)), device, dtype)
     torch.manual_seed(seed)
     model = add_lora(loader.transformer(), rank, with_audio=True).get_base_model()
     g = torch.Generator().manual_seed(seed + 1)
@@ -71,9 +75,9 @@ def make_probe(cache: Path, frames: int = 25, size: int = 128, rank: int = 8, se
         for key, p in sorted(lora_state_dict(model).items()):
             if ".lora_B." in key:
                 p.copy_(torch.randn(p.shape, generator=g) * 0.05)
-    item = prepare_item(synthetic_sample(frames, size, seed), device, torch.float32, with_audio=True)
+    item = prepare_item(synthetic_sample(frames, size, seed), device, dtype, with_audio=True)
     assert item.audio_tokens is not None
-    draws = StepDraws(sigma=torch.tensor([0.6]), video_noise=torch.randn(item.video_tokens.shape, generator=g),
-                      audio_noise=torch.randn(item.audio_tokens.shape, generator=g),
+    draws = StepDraws(sigma=torch.tensor([0.6]), video_noise=torch.randn(item.video_tokens.shape, generator=g).to(dtype),
+                      audio_noise=torch.randn(item.audio_tokens.shape, generator=g).to(dtype),
                       condition_first_frame=condition_first_frame)
     return Probe(model=model, item=item, draws=draws)
