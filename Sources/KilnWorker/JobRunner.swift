@@ -105,6 +105,8 @@ public struct JobRunner: Sendable {
                 if done == total || progressLog.due(progress.message, every: .seconds(5)) {
                     reporter.log(progress.message, source: "dataset")
                 }
+            case .finished:
+                break  // summarised below with the report's details
             default:
                 try? reporter.enter(.preparingDataset)
                 reporter.log(progress.message, source: "dataset")
