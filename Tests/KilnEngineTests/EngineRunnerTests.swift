@@ -34,23 +34,29 @@ struct EngineRunnerTests {
         #expect(FileManager.default.fileExists(atPath: job.root + "/engine/spec.json"))
     }
 
-    @Test func badManifestIsATypedEngineError() async throws {
+    @Test func badManifestIsATypedEngineErrorThroughTheEventStream() async throws {
         let job = try EngineFixture.job(clips: 0)
         defer { job.remove() }
         try Data("{\"id\": \"0000\", \"media\": \"missing.mp4\"}\n".utf8).write(to: URL(fileURLWithPath: job.manifest))
+        let specFile = job.root + "/spec.json"
+        try JSONEncoder().encode(EngineFixture.spec(job, steps: 2)).write(to: URL(fileURLWithPath: specFile))
         let runner = EngineRunner(python: EngineFixture.python!)
+        var events: [EngineEvent] = []
         do {
-            _ = try await runner.run(spec: EngineFixture.spec(job, steps: 2), in: job.root + "/engine")
-            Issue.record("expected the run to fail")
-        } catch {
+            for try await event in runner.events(specFile: specFile) { events.append(event) }
+            Issue.record("expected the stream to throw")
+        } catch let error as KilnEngineError {
             guard case .engineFailed(let kind, let message, let code) = error else {
                 Issue.record("expected engineFailed, got \(error)")
                 return
             }
             #expect(kind == .badDataset)
             #expect(code == 3)
-            #expect(!message.isEmpty)
+            #expect(message.contains("manifest.jsonl line 1"))
+            #expect(error.description.contains("BadDataset"))
         }
+        #expect(events.contains { if case .error(.badDataset, _) = $0 { true } else { false } })
+        #expect(!events.contains(.done))
     }
 
     @Test func cancellingStopsTheEngineAfterACheckpoint() async throws {
