@@ -6,7 +6,7 @@ import Testing
 
 /// A worker process killed with SIGKILL mid-job: the lease runs out, the job is queued again and a
 /// new worker finishes it from what the first one left (dataset, checkpoint).
-@Suite("Recovery after SIGKILL", .serialized)
+@Suite("Recovery after a worker stops", .serialized)
 struct RecoveryTests {
     /// Waits until `condition` holds for the job, polling the store.
     func wait(
@@ -64,5 +64,32 @@ struct RecoveryTests {
         #expect(object["lora_file"] is [String: Any])
         #expect(object["video"] is [String: Any])
         #expect(try store.files(jobID: job.id).count == 3)
+    }
+
+    @Test("a worker stopped gracefully (SIGTERM) hands its job back; the next one resumes it at once")
+    func gracefulStopResumes() async throws {
+        let temp = try TemporaryFolder("kiln-recovery")
+        let data = temp.url.appendingPathComponent("data").path
+        let store = try JobStore(dataDirectory: data)
+        let zip = try SampleData.videoZip(in: temp.url)
+        let url = try SampleData.upload(zip, owner: "key-a", store: store, dataDirectory: data, base: "http://127.0.0.1:9")
+        let job = try store.submit(owner: "key-a", request: SampleData.tinyRequest(url: url, steps: 12))
+        // A lease far longer than the test: only the hand-back can make the second worker start soon.
+        let first = try SpawnedWorker(dataDirectory: data, name: "first", extraArguments: ["--lease-seconds", "600"])
+        _ = try await wait(for: job.id, in: store, timeout: .seconds(120), "training") {
+            ($0.stage == .training && ($0.progress?.step ?? 0) >= 3) || $0.state.isTerminal
+        }
+        first.stop()
+        #expect(first.process.terminationReason == .exit)
+        let stopped = try #require(try store.job(id: job.id))
+        #expect(stopped.state == .running)
+
+        let second = try SpawnedWorker(dataDirectory: data, name: "second", extraArguments: ["--lease-seconds", "600"])
+        defer { second.stop() }
+        let final = try await wait(for: job.id, in: store, timeout: .seconds(180), "the job to end") { $0.state.isTerminal }
+        let logs = try store.logs(jobID: job.id).map(\.message)
+        #expect(final.state == .succeeded, "logs:\n\(logs.joined(separator: "\n"))")
+        #expect(logs.contains { $0.contains("is shutting down") })
+        #expect(logs.contains { $0.contains("resuming training from") })
     }
 }
