@@ -42,7 +42,7 @@ import KilnCore
         let children = try ["p1", "p2"].map { worker in
             let process = Process()
             process.executableURL = kiln
-            process.arguments = ["_claim-race", "--store", folder.storePath, "--worker", worker, "--start-at", String(start)]
+            process.arguments = ["_claim-race", "--store", folder.storePath, "--worker", worker, "--start-at", String(start), "--pause-ms", "1"]
             let output = Pipe()
             process.standardOutput = output
             try process.run()
@@ -60,6 +60,8 @@ import KilnCore
         let all = claimedBy.values.flatMap { $0 }
         #expect(all.count == submitted.count, "claimed \(all.count) of \(submitted.count)")
         #expect(Set(all) == submitted)
+        // Both really raced (each pauses 1 ms between claims, so the other gets turns).
+        #expect(claimedBy.values.allSatisfy { !$0.isEmpty })
         // Each job's lease owner is the process that printed it.
         for (worker, ids) in claimedBy {
             for id in ids { #expect(try store.job(id: id)?.leaseOwner == worker) }
