@@ -8,16 +8,19 @@ import threading
 import time
 from pathlib import Path
 
-import fal_client
 import httpx
 import pytest
 
-from conftest import APP, Server, image_zip, png, tiny_arguments, video_zip, wait_done
+# fal_client is imported inside the tests: it reads FAL_QUEUE_RUN_HOST once, at import, and another
+# suite in the same run (tests/fal_client) sets that variable when pytest configures it.
+from e2e_support import APP, Server, image_zip, png, tiny_arguments, video_zip, wait_done
 
 
 def test_video_job_outputs_isolation_and_webhook(server: Server, tmp_path: Path) -> None:
     """One full video job: live stage logs, the four outputs, another key sees nothing of it, and its
     webhook is retried until the (first failing) receiver accepts it."""
+    import fal_client
+
     receiver = http.server.HTTPServer(("127.0.0.1", 0), FlakyReceiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     try:
@@ -79,6 +82,8 @@ def test_video_job_outputs_isolation_and_webhook(server: Server, tmp_path: Path)
 
 
 def test_image_dataset_with_image_to_video_validation(server: Server, tmp_path: Path) -> None:
+    import fal_client
+
     client = server.client()
     url = server.upload(image_zip(tmp_path))
     image_url = server.upload(png(tmp_path), content_type="image/png")
@@ -91,6 +96,8 @@ def test_image_dataset_with_image_to_video_validation(server: Server, tmp_path: 
 
 
 def test_failed_job_error_reaches_the_client(server: Server, tmp_path: Path) -> None:
+    import fal_client
+
     junk = tmp_path / "no-media.zip"
     import zipfile
 
@@ -106,6 +113,8 @@ def test_failed_job_error_reaches_the_client(server: Server, tmp_path: Path) -> 
 
 
 def test_cancel_while_training(server: Server, tmp_path: Path) -> None:
+    import fal_client
+
     client = server.client()
     handle = client.submit(APP, arguments=tiny_arguments(server.upload(video_zip(tmp_path)), number_of_steps=5000))
     deadline = time.monotonic() + 180

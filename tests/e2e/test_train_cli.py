@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import KILN, video_zip
+from e2e_support import KILN, video_zip
 
 ARGS = ["--model", "tiny", "--device", "cpu", "--number-of-steps", "100", "--rank", "8", "--resolution", "low",
         "--number-of-frames", "9", "--checkpoint-interval", "10", "--validation-steps", "2",
