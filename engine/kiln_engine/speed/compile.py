@@ -19,6 +19,12 @@ _ORIGINAL = "_kiln_eager_forward"
 
 def _configure() -> None:
     torch._dynamo.config.allow_unspec_int_on_nn_module = True
+    # ltx-core's attention dispatcher instantiates `PytorchAttention`, a typing.Protocol subclass: its
+    # first instantiation rewrites the class's `__init__`, which fails a dynamo guard and costs one
+    # recompile per compiled function. Instantiate it once before compiling.
+    from ltx_core.model.transformer.attention import PytorchAttention
+
+    PytorchAttention()
     # Every block shares one code object; room for the training and the checkpoint-recompute variants.
     torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 16)
 
