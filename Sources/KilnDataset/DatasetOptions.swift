@@ -119,6 +119,8 @@ public struct DatasetLimits: Sendable, Codable, Equatable {
     public var allowPrivateURLs: Bool
     /// Most clips conformed at once; `nil` means the number of cores.
     public var parallelism: Int?
+    /// Threads per ffmpeg process; `nil` shares the cores among the clips running at once.
+    public var ffmpegThreads: Int?
     /// Scene-change threshold of ffmpeg's `select='gt(scene,T)'`, 0...1.
     public var sceneThreshold: Double
     /// Scenes shorter than this (seconds) are merged into the previous scene.
@@ -137,6 +139,7 @@ public struct DatasetLimits: Sendable, Codable, Equatable {
         fetchBackoff: TimeInterval = 1,
         allowPrivateURLs: Bool = false,
         parallelism: Int? = nil,
+        ffmpegThreads: Int? = nil,
         sceneThreshold: Double = 0.3,
         minimumSceneDuration: Double = 1.0
     ) {
@@ -151,6 +154,7 @@ public struct DatasetLimits: Sendable, Codable, Equatable {
         self.fetchBackoff = fetchBackoff
         self.allowPrivateURLs = allowPrivateURLs
         self.parallelism = parallelism
+        self.ffmpegThreads = ffmpegThreads
         self.sceneThreshold = sceneThreshold
         self.minimumSceneDuration = minimumSceneDuration
     }

@@ -77,7 +77,7 @@ public struct DatasetPreparer: Sendable {
         // Fewer threads per ffmpeg when several run at once, so the cores are shared, not fought over.
         let parallel = min(limits.effectiveParallelism, max(plan.jobs.count, 1))
         let conformer = ClipConformer(tool: tool, options: options,
-                                      threads: max(1, ProcessInfo.processInfo.activeProcessorCount / parallel))
+                                      threads: limits.ffmpegThreads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / parallel))
         let counter = Counter()
         let total = plan.jobs.count
         progress(.conforming(done: 0, total: total))

@@ -61,6 +61,9 @@ struct DatasetPrepareCommand: AsyncParsableCommand {
     @Option(help: "Clips conformed at once (default: number of cores).")
     var jobs: Int?
 
+    @Option(help: "Threads per ffmpeg process (default: cores shared among the clips running at once).")
+    var ffmpegThreads: Int?
+
     @Option(help: "Most windows cut from one source or scene.")
     var maxWindowsPerSource: Int = 16
 
@@ -110,7 +113,7 @@ struct DatasetPrepareCommand: AsyncParsableCommand {
             splitInputDurationThreshold: splitInputDurationThreshold, withAudio: audio,
             audioNormalize: !noAudioNormalize, audioPreservePitch: !noAudioPreservePitch, debugDataset: debugDataset)
         let limits = DatasetLimits(maxWindowsPerSource: maxWindowsPerSource, allowPrivateURLs: allowPrivateURLs,
-                                   parallelism: jobs, sceneThreshold: sceneThreshold)
+                                   parallelism: jobs, ffmpegThreads: ffmpegThreads, sceneThreshold: sceneThreshold)
         let datasetSource: DatasetSource
         if let url = URL(string: source), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" {
             datasetSource = .url(url)
