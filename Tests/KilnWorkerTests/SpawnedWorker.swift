@@ -17,7 +17,7 @@ final class SpawnedWorker: @unchecked Sendable {
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = Self.binary
         process.arguments = [
-            "worker", "--data-dir", dataDirectory, "--model", "tiny", "--device", "cpu", "--lease-seconds", "5",
+            "worker", "--data-dir", dataDirectory, "--model", "tiny", "--device", "cpu", "--lease-seconds", "8",
             "--checkpoint-interval", "2", "--validation-steps", "2", "--allow-private-urls",
             "--public-url", "http://127.0.0.1:9", "--log-level", "info",
         ] + extraArguments

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import KilnCore
 import KilnStore
 @testable import KilnWorker
@@ -109,3 +110,7 @@ enum DatasetLimitsForTests {
         return limits
     }
 }
+
+/// The suites that run real jobs (ffmpeg, the engine, worker processes). They run one after the
+/// other: on a 2-core machine, jobs running side by side starve each other's polling and leases.
+@Suite(.serialized) enum WorkerEndToEnd {}
