@@ -79,6 +79,7 @@ let package = Package(
                 "KilnDataset",
                 "KilnEngine",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -112,6 +113,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -138,7 +140,7 @@ let package = Package(
         .testTarget(
             name: "KilnWorkerTests",
             dependencies: [
-                "KilnWorker", "KilnServer", "KilnStore", "KilnCore",
+                "KilnWorker", "KilnServer", "KilnStore", "KilnCore", "KilnDataset", "KilnEngine",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
