@@ -70,7 +70,8 @@ struct DatasetPrepareCommand: AsyncParsableCommand {
     @Option(help: "Scene-change threshold of ffmpeg's scene score, 0...1.")
     var sceneThreshold: Double = 0.3
 
-    @Flag(help: "Allow URLs on loopback, private and link-local addresses (trusted networks and tests only).")
+    @Flag(name: .customLong("allow-private-urls"),
+          help: "Allow URLs on loopback, private and link-local addresses (trusted networks and tests only).")
     var allowPrivateURLs = false
 
     @Flag(help: "Print report.json to stdout instead of the summary table.")
