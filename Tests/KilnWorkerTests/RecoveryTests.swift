@@ -74,7 +74,9 @@ extension WorkerEndToEnd {
             let store = try JobStore(dataDirectory: data)
             let zip = try SampleData.videoZip(in: temp.url)
             let url = try SampleData.upload(zip, owner: "key-a", store: store, dataDirectory: data, base: "http://127.0.0.1:9")
-            let job = try store.submit(owner: "key-a", request: SampleData.tinyRequest(url: url, steps: 12))
+            // Enough steps that an idle machine is still training when the stop arrives (a tiny step
+            // takes a few milliseconds there; 12 steps finished before the SIGTERM did).
+            let job = try store.submit(owner: "key-a", request: SampleData.tinyRequest(url: url, steps: 120))
             // A lease far longer than the test: only the hand-back can make the second worker start soon.
             let first = try SpawnedWorker(dataDirectory: data, name: "first", extraArguments: ["--lease-seconds", "600"])
             _ = try await wait(for: job.id, in: store, timeout: .seconds(600), "training") {
