@@ -16,15 +16,18 @@ venv:
 build:
 	$(SWIFT) build --build-tests
 
+# The engine's tests and tests/ run as two pytest sessions: each has its own conftest modules.
 test: setup
 	$(SWIFT) test --skip-build
-	$(PY) -m pytest engine/tests tests -q
+	$(PY) -m pytest engine/tests -q
+	$(PY) -m pytest tests -q
 
 test-swift: system build
 	$(SWIFT) test --skip-build
 
 test-python: system venv build
-	$(PY) -m pytest engine/tests tests -q
+	$(PY) -m pytest engine/tests -q
+	$(PY) -m pytest tests -q
 
 demo: setup
 	@scripts/demo.sh
