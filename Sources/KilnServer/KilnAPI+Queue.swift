@@ -89,30 +89,30 @@ extension KilnAPI {
     }
 
     /// The fal status object for a job; `logs` is `nil` (JSON null) unless asked for.
-    func statusObject(_ job: Job, logs: [LogEntry]?) throws -> [String: Any] {
-        let url = responseURL(job.id)
+    func statusObject(_ status: JobStatus, logs: [LogEntry]?) -> [String: Any] {
+        let url = responseURL(status.id)
         var object: [String: Any] = [
-            "status": job.state.falStatus,
-            "request_id": job.id.uuidString.lowercased(),
+            "status": status.state.falStatus,
+            "request_id": status.id.uuidString.lowercased(),
             "response_url": url,
             "status_url": url + "/status",
             "cancel_url": url + "/cancel",
             "logs": logs.map { $0.map(Self.logObject) } ?? NSNull(),
         ]
-        switch job.state {
+        switch status.state {
         case .queued:
-            object["queue_position"] = try store.queuePosition(id: job.id) ?? 0
+            object["queue_position"] = status.queuePosition ?? 0
         case .running:
-            if let stage = job.stage { object["stage"] = stage.rawValue }
-            if let progress = job.progress {
+            if let stage = status.stage { object["stage"] = stage.rawValue }
+            if let progress = status.progress {
                 var p: [String: Any] = ["step": progress.step, "total": progress.total]
                 if let loss = progress.loss { p["loss"] = loss }
                 if let eta = progress.etaSeconds { p["eta_seconds"] = eta }
                 object["progress"] = p
             }
         case .succeeded, .failed, .cancelled:
-            object["metrics"] = ["inference_time": job.inferenceTimeSeconds.map { $0 as Any } ?? NSNull()]
-            if let failure = job.failure {
+            object["metrics"] = ["inference_time": status.inferenceTimeSeconds.map { $0 as Any } ?? NSNull()]
+            if let failure = status.failure {
                 object["error"] = failure.message
                 object["error_type"] = failure.type
             }
@@ -120,12 +120,15 @@ extension KilnAPI {
         return object
     }
 
-    /// `GET …/requests/{id}/status[?logs=1]`.
+    /// `GET …/requests/{id}/status[?logs=1]`: one store read for the status and its queue position.
     func status(_ request: Request, context: KilnRequestContext) async throws -> Response {
-        let job = try job(from: context)
-        let logs = Self.wantsLogs(request) ? try store.logs(jobID: job.id, afterSeq: nil) : nil
-        let object = try statusObject(job, logs: logs)
-        return Self.json(object, status: job.state.isTerminal ? .ok : .accepted, headers: Self.requestIDHeader(job.id))
+        guard let text = context.parameters.get("request_id"), let id = UUID(uuidString: text),
+              let status = try store.status(id: id, owner: context.owner) else {
+            throw APIError(.notFound, "Request not found: no such request_id for this API key", type: "not_found")
+        }
+        let logs = Self.wantsLogs(request) ? try store.logs(jobID: id, afterSeq: nil) : nil
+        return Self.json(statusObject(status, logs: logs), status: status.state.isTerminal ? .ok : .accepted,
+                         headers: Self.requestIDHeader(id))
     }
 
     /// `GET …/requests/{id}/status/stream[?logs=1]`: SSE until COMPLETED.
@@ -141,16 +144,16 @@ extension KilnAPI {
         let body = stream.body { [self] in
             guard let token = try store.changeToken(id: jobID) else { return .init(events: [], done: true) }
             guard tracker.changed(to: token) else { return .init(events: [], done: false) }
-            guard let job = try store.job(id: jobID, owner: owner) else { return .init(events: [], done: true) }
+            guard let status = try store.status(id: jobID, owner: owner) else { return .init(events: [], done: true) }
             var logs: [LogEntry]?
             if withLogs {
                 let fresh = try store.logs(jobID: jobID, afterSeq: tracker.lastLogSeq)
                 if let last = fresh.last { tracker.lastLogSeq = last.seq }
                 logs = fresh
             }
-            let object = try statusObject(job, logs: logs)
+            let object = statusObject(status, logs: logs)
             let data = try JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])
-            return .init(events: [data], done: job.state.isTerminal)
+            return .init(events: [data], done: status.state.isTerminal)
         }
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         headers[HTTPField.Name("x-fal-request-id")!] = jobID.uuidString.lowercased()

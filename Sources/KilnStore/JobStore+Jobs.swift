@@ -26,10 +26,9 @@ extension JobStore {
     /// How many queued jobs are ahead of job `id` (0 = next), or nil when it is not queued.
     public func queuePosition(id: UUID) throws -> Int? {
         try read("read a queue position") { db in
-            guard let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM jobs WHERE id = ? AND state = 'queued'",
+            guard let seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM jobs WHERE id = ? AND state = 'queued'"),
                                                arguments: [id.uuidString]) else { return nil }
-            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND seq < ?",
-                                    arguments: [seq]) ?? 0
+            return try queue.position(of: seq, in: db)
         }
     }
 

@@ -62,6 +62,34 @@ extension JobStore {
                 );
                 """)
         }
+        // Queue positions are served from a per-process snapshot of the queued jobs
+        // (``QueueSnapshot``). These two counters tell a reader, inside its own read
+        // transaction, whether its snapshot is still exact: `appended` moves when a job joins
+        // the tail of the queue (a submit: seq only grows), `reordered` on every other change
+        // of who is queued (a claim, a cancel, a requeue, a deletion).
+        migrator.registerMigration("v2 queue clock") { db in
+            try db.execute(sql: """
+                CREATE TABLE queue_clock (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    appended INTEGER NOT NULL,
+                    reordered INTEGER NOT NULL
+                );
+                INSERT INTO queue_clock (id, appended, reordered) VALUES (1, 0, 0);
+                CREATE TRIGGER queue_clock_on_insert AFTER INSERT ON jobs WHEN NEW.state = 'queued'
+                BEGIN
+                    UPDATE queue_clock SET appended = appended + 1 WHERE id = 1;
+                END;
+                CREATE TRIGGER queue_clock_on_state AFTER UPDATE OF state ON jobs
+                    WHEN (OLD.state = 'queued') <> (NEW.state = 'queued')
+                BEGIN
+                    UPDATE queue_clock SET reordered = reordered + 1 WHERE id = 1;
+                END;
+                CREATE TRIGGER queue_clock_on_delete AFTER DELETE ON jobs WHEN OLD.state = 'queued'
+                BEGIN
+                    UPDATE queue_clock SET reordered = reordered + 1 WHERE id = 1;
+                END;
+                """)
+        }
         return migrator
     }
 }

@@ -17,6 +17,8 @@ public final class JobStore: Sendable {
     /// The SQLite file.
     public let path: String
     let pool: DatabasePool
+    /// This process's copy of the queue, for cheap queue positions.
+    let queue = QueueSnapshot()
 
     /// Opens (creating if needed, with its folder) the store at `path` and migrates it.
     ///
