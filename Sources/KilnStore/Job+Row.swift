@@ -69,10 +69,10 @@ extension Job {
     static func fetch(_ db: Database, id: UUID, owner: String? = nil) throws -> Job? {
         let row: Row?
         if let owner {
-            row = try Row.fetchOne(db, sql: "SELECT \(jobColumns) FROM jobs WHERE id = ? AND owner = ?",
+            row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(jobColumns) FROM jobs WHERE id = ? AND owner = ?"),
                                    arguments: [id.uuidString, owner])
         } else {
-            row = try Row.fetchOne(db, sql: "SELECT \(jobColumns) FROM jobs WHERE id = ?", arguments: [id.uuidString])
+            row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(jobColumns) FROM jobs WHERE id = ?"), arguments: [id.uuidString])
         }
         return try row.map(Job.init(row:))
     }

@@ -17,7 +17,7 @@ extension JobStore {
     /// The file `id`; when `owner` is given, only if that owner holds it.
     public func file(id: String, owner: String? = nil) throws -> StoredFile? {
         try read("read a file record") { db in
-            let row = try Row.fetchOne(db, sql: "SELECT * FROM files WHERE id = ? AND (? IS NULL OR owner = ?)",
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM files WHERE id = ? AND (? IS NULL OR owner = ?)"),
                                        arguments: [id, owner, owner])
             return try row.map(Self.storedFile)
         }

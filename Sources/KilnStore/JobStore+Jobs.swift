@@ -93,7 +93,7 @@ extension JobStore {
     /// Cheap enough to poll every ~200 ms from another process to drive SSE or long-polls.
     public func changeToken(id: UUID) throws -> Int64? {
         try read("read a job's change token") { db in
-            try Int64.fetchOne(db, sql: "SELECT version FROM jobs WHERE id = ?", arguments: [id.uuidString])
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT version FROM jobs WHERE id = ?"), arguments: [id.uuidString])
         }
     }
 }

@@ -42,7 +42,7 @@ extension JobStore {
     /// same time whatever the secret, and an unknown id costs the same hashing work.
     public func authenticate(id: String, secret: String) throws -> APIKey? {
         let row = try read("look up an API key") { db in
-            try Row.fetchOne(db, sql: "SELECT id, name, salt, hash, created_at, revoked_at FROM api_keys WHERE id = ?",
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name, salt, hash, created_at, revoked_at FROM api_keys WHERE id = ?"),
                              arguments: [id])
         }
         guard let row else {

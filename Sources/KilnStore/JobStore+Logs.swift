@@ -17,10 +17,10 @@ extension JobStore {
     /// A job's log lines in append order, only those after `afterSeq` when given.
     public func logs(jobID: UUID, afterSeq: Int64? = nil, limit: Int = 10_000) throws -> [LogEntry] {
         try read("read logs") { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT seq, timestamp, level, source, message FROM job_logs
                 WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?
-                """, arguments: [jobID.uuidString, afterSeq ?? 0, max(0, limit)]).map { row in
+                """), arguments: [jobID.uuidString, afterSeq ?? 0, max(0, limit)]).map { row in
                 LogEntry(seq: row["seq"], jobID: jobID, timestamp: Date(timeIntervalSince1970: row["timestamp"]),
                          level: row["level"], source: row["source"], message: row["message"])
             }
