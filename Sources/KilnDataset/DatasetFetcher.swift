@@ -7,18 +7,27 @@ import NIOCore
 /// against `AddressPolicy` (the connection is then pinned to the checked address, so a DNS answer
 /// that changes between check and connect cannot reach a private address), redirects followed by
 /// hand so each one is checked, a size cap, a deadline, and retries with backoff on 5xx/timeouts.
-struct DatasetFetcher: Sendable {
-    var limits: DatasetLimits
+/// Public so that every other URL a job names (validation images) is fetched under the same policy.
+public struct DatasetFetcher: Sendable {
+    /// Size cap (`maxArchiveBytes`), time limit, attempts and the private-address switch.
+    public var limits: DatasetLimits
     var logger: Logger
     /// Which resolved addresses are refused; tests narrow it to exercise redirects on loopback.
     var isForbidden: @Sendable (String) -> Bool = { AddressPolicy.isForbidden($0) }
     static let maxRedirects = 5
 
+    /// A fetcher under `limits`, logging retries to `logger`.
+    public init(limits: DatasetLimits, logger: Logger) {
+        self.limits = limits
+        self.logger = logger
+    }
+
     /// A failure worth another attempt (5xx, timeout, connection reset).
     private struct Retryable: Error { var reason: String }
 
     /// Downloads `url` into `destination`.
-    func fetch(_ url: URL, to destination: URL, progress: @Sendable (DatasetProgress) -> Void) async throws(DatasetError) {
+    public func fetch(_ url: URL, to destination: URL,
+                      progress: @Sendable (DatasetProgress) -> Void = { _ in }) async throws(DatasetError) {
         let deadline = Date().addingTimeInterval(limits.fetchTimeout)
         var attempt = 0
         var lastReason = ""

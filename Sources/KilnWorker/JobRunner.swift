@@ -164,7 +164,7 @@ public struct JobRunner: Sendable {
             guard let text = prompts[index].imageURL else { continue }
             prompts[index].imageURL = try await ValidationImageFetcher(
                 store: store, owner: job.owner, dataDirectory: configuration.dataDirectory,
-                limits: configuration.datasetLimits
+                limits: configuration.datasetLimits, logger: logger
             ).localPath(for: text, index: index, into: folder.inputs)
         }
         return prompts

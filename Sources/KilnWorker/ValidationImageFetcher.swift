@@ -1,19 +1,24 @@
-import AsyncHTTPClient
 import Foundation
 import KilnCore
 import KilnDataset
 import KilnStore
-import NIOCore
+import Logging
 
 /// Brings a validation prompt's `image_url` to a local file the engine can read: a file this
 /// server stores is used in place, an http(s) URL is downloaded into the job's `inputs/`.
+///
+/// Downloads go through ``DatasetFetcher``, the same policy as `training_data_url`: a URL
+/// that resolves (or redirects) to a loopback, private, link-local or metadata address is
+/// refused unless the operator allowed private URLs, so a request cannot make the worker
+/// read an internal service and show the answer in its validation video.
 struct ValidationImageFetcher: Sendable {
     var store: JobStore
     var owner: String
     var dataDirectory: String
     var limits: DatasetLimits
+    var logger: Logger
     /// Largest image accepted.
-    var maxBytes = 50 << 20
+    var maxBytes: Int64 = 50 << 20
 
     func localPath(for text: String, index: Int, into folder: String) async throws -> String {
         let field = "validation[\(index)].image_url"
@@ -29,27 +34,46 @@ struct ValidationImageFetcher: Sendable {
         }
         let ext = url.pathExtension.isEmpty ? "png" : url.pathExtension.lowercased()
         let destination = (folder as NSString).appendingPathComponent("validation_\(index).\(ext)")
+        // Only a finished download is ever at `destination`, so a retried attempt can reuse it.
         if FileManager.default.fileExists(atPath: destination) { return destination }
-        var request = HTTPClientRequest(url: text)
-        request.method = .GET
-        let response: HTTPClientResponse
+        let partial = URL(fileURLWithPath: destination + ".part")
+        var imageLimits = limits
+        imageLimits.maxArchiveBytes = maxBytes
+        imageLimits.fetchTimeout = min(limits.fetchTimeout, 300)
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(Int64(min(limits.fetchTimeout, 300))))
+            try await DatasetFetcher(limits: imageLimits, logger: logger).fetch(url, to: partial)
+            try FileManager.default.moveItem(at: partial, to: URL(fileURLWithPath: destination))
+        } catch let error as DatasetError {
+            try? FileManager.default.removeItem(at: partial)
+            throw Self.failure(error, field: field)
         } catch {
-            throw JobFailure(statusCode: 400, type: "bad_validation_image", message: "could not download \(field) \(text): \(error)")
+            try? FileManager.default.removeItem(at: partial)
+            throw JobFailure(statusCode: 500, type: "bad_validation_image", message: "could not store \(field) \(text): \(error)")
         }
-        guard response.status.code == 200 else {
-            throw JobFailure(statusCode: 400, type: "bad_validation_image", message: "\(field) \(text) answered HTTP \(response.status.code); check that the link is public")
-        }
-        let body: ByteBuffer
-        do {
-            body = try await response.body.collect(upTo: maxBytes)
-        } catch {
-            throw JobFailure(statusCode: 400, type: "bad_validation_image", message: "\(field) \(text) is larger than \(maxBytes) bytes or failed to download: \(error)")
-        }
-        let temporary = destination + ".part"
-        try Data(body.readableBytesView).write(to: URL(fileURLWithPath: temporary))
-        try FileManager.default.moveItem(atPath: temporary, toPath: destination)
         return destination
+    }
+
+    /// The user-facing failure for a download error, naming the request field at fault.
+    static func failure(_ error: DatasetError, field: String) -> JobFailure {
+        let message: String
+        switch error {
+        case let .privateAddress(url, address):
+            message = "\(field) \(url) resolves to \(address), a private/loopback/link-local/metadata address; use a public URL or upload the image with POST /files (operators can allow private URLs with --allow-private-urls)"
+        case let .unresolvableHost(url, host):
+            message = "\(field) \(url): the host \(host) does not resolve; check the URL"
+        case let .httpStatus(url, status):
+            message = "\(field) \(url) answered HTTP \(status); check that the link is public and not expired"
+        case let .archiveTooLarge(url, limit):
+            message = "\(field) \(url) is larger than \(limit) bytes; use a smaller image"
+        case let .fetchFailed(url, attempts, reason):
+            message = "could not download \(field) \(url) after \(attempts) attempt(s): \(reason)"
+        case let .tooManyRedirects(url):
+            message = "\(field) \(url) redirects too many times"
+        case let .unsupportedURL(url):
+            message = "\(field) \(url) is not an http(s) URL (a redirect may have pointed elsewhere)"
+        default:
+            message = "\(field): \(error)"
+        }
+        return JobFailure(statusCode: 400, type: "bad_validation_image", message: message)
     }
 }

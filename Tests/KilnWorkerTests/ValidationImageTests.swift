@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+import Testing
+import KilnCore
+import KilnDataset
+import KilnStore
+@testable import KilnWorker
+
+/// Validation images given as http(s) URLs are fetched under the training data's address
+/// policy, from a real HTTP server on 127.0.0.1 (Python's http.server in a subprocess).
+@Suite struct ValidationImageTests {
+    /// Serves `folder` on 127.0.0.1 until released.
+    final class FolderServer: @unchecked Sendable {
+        let process = Process()
+        let port: Int
+
+        init(folder: URL) throws {
+            let script = """
+            import functools, http.server, sys
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+            handler.func.log_message = lambda *a: None
+            server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+            print(server.server_port, flush=True)
+            server.serve_forever()
+            """
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", script, folder.path]
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            var line = Data()
+            while !line.contains(0x0A) {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                line.append(chunk)
+            }
+            port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+
+        func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+        deinit { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    }
+
+    func fetcher(store: JobStore, dataDirectory: String, allowPrivate: Bool) -> ValidationImageFetcher {
+        var limits = DatasetLimits(fetchAttempts: 1, allowPrivateURLs: allowPrivate)
+        limits.fetchBackoff = 0.05
+        return ValidationImageFetcher(store: store, owner: "o", dataDirectory: dataDirectory, limits: limits,
+                                      logger: Logger(label: "test"))
+    }
+
+    @Test func aPrivateAddressIsRefusedNamingTheFieldAndLeavesNothing() async throws {
+        let folder = try TemporaryFolder()
+        let served = folder.url.appendingPathComponent("served")
+        try FileManager.default.createDirectory(at: served, withIntermediateDirectories: true)
+        try Data([0x89, 0x50, 0x4E, 0x47]).write(to: served.appendingPathComponent("card.png"))
+        let server = try FolderServer(folder: served)
+        let inputs = folder.url.appendingPathComponent("inputs")
+        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+        let store = try JobStore(path: folder.url.appendingPathComponent("kiln.sqlite").path)
+
+        let refusing = fetcher(store: store, dataDirectory: folder.path, allowPrivate: false)
+        let error = await #expect(throws: JobFailure.self) {
+            try await refusing.localPath(for: server.url("/card.png"), index: 1, into: inputs.path)
+        }
+        #expect(error?.type == "bad_validation_image")
+        #expect(error?.statusCode == 400)
+        #expect(error?.message.contains("validation[1].image_url") == true)
+        #expect(error?.message.contains("127.0.0.1") == true && error?.message.contains("private") == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: inputs.path).isEmpty)
+
+        let allowing = fetcher(store: store, dataDirectory: folder.path, allowPrivate: true)
+        let path = try await allowing.localPath(for: server.url("/card.png"), index: 1, into: inputs.path)
+        #expect(FileManager.default.contents(atPath: path) == Data([0x89, 0x50, 0x4E, 0x47]))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: inputs.path) == ["validation_1.png"])
+
+        let missing = await #expect(throws: JobFailure.self) {
+            try await allowing.localPath(for: server.url("/gone.png"), index: 0, into: inputs.path)
+        }
+        #expect(missing?.message.contains("validation[0].image_url") == true && missing?.message.contains("404") == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: inputs.path) == ["validation_1.png"])
+    }
+}
