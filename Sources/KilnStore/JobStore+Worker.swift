@@ -81,6 +81,27 @@ extension JobStore {
         }
     }
 
+    /// Hands a held job back to the queue at once, at its old place, because its worker is
+    /// shutting down gracefully (its engine saved a checkpoint). The claim is not counted as an
+    /// attempt: restarting workers must not use up a job's retries. Returns false (and changes
+    /// nothing) when the worker no longer holds the job or the user asked to cancel it; the
+    /// lease then runs its normal course.
+    @discardableResult
+    public func release(id: UUID, workerID: String, now: Date = Date()) throws -> Bool {
+        try write("hand a job back to the queue") { db in
+            try db.execute(sql: """
+                UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+                    attempt = MAX(attempt - 1, 0), version = version + 1
+                WHERE id = ? AND state = 'running' AND lease_owner = ? AND cancel_requested = 0
+                """, arguments: [id.uuidString, workerID])
+            guard db.changesCount == 1 else { return false }
+            try Self.insertLog(db, jobID: id, level: "warning", source: "worker",
+                               message: "worker \(workerID) is shutting down; the job is queued again and resumes from its last checkpoint (this does not count as a failed attempt)",
+                               now: now)
+            return true
+        }
+    }
+
     /// Recovers jobs whose worker stopped renewing its lease before `now`: each goes back to
     /// the queue (keeping its place, stage and progress, so it resumes), or fails once it has
     /// been tried `maxAttempts` times, or ends cancelled if the user had asked.

@@ -177,10 +177,14 @@ public final class KilnWorker: Service, Sendable {
                     logger.warning("lost the lease of a job; another worker resumes it", metadata: ["job": "\(job.id)"])
                     return try store.job(id: job.id)
                 case .shutdown:
-                    // A zero lease hands the job back at once: the next worker (or this server restarted)
-                    // requeues and resumes it without waiting for the lease to run out.
-                    _ = try? store.heartbeat(id: job.id, workerID: workerID, leaseSeconds: 0)
-                    log("worker \(workerID) is shutting down; the job resumes from its last checkpoint when a worker picks it up again (\(error))", "warning")
+                    // Back in the queue at once (the next worker resumes it without waiting for the
+                    // lease), and without using up one of the job's attempts.
+                    if try !store.release(id: job.id, workerID: workerID) {
+                        // Cancel requested meanwhile, or the lease already gone: a zero lease lets
+                        // the usual recovery settle it.
+                        _ = try? store.heartbeat(id: job.id, workerID: workerID, leaseSeconds: 0)
+                        log("worker \(workerID) is shutting down (\(error))", "warning")
+                    }
                     return try store.job(id: job.id)
                 case .cancelRequested, nil:
                     let failure = FailureMapping.failure(for: error)

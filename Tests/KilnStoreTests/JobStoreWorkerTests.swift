@@ -91,6 +91,38 @@ import KilnCore
         #expect(messages.last?.contains("failed") == true)
     }
 
+    @Test func releaseHandsAJobBackAtItsPlaceWithoutUsingAnAttempt() throws {
+        let folder = try TemporaryFolder()
+        let store = try JobStore(path: folder.storePath)
+        let first = try store.submit(owner: "o", request: sampleRequest())
+        let second = try store.submit(owner: "o", request: sampleRequest())
+        _ = try #require(try store.claimNext(workerID: "w", leaseSeconds: 60))
+        try store.update(id: first.id, workerID: "w", stage: .training, progress: JobProgress(step: 5, total: 10))
+        #expect(try store.queuePosition(id: second.id) == 0)
+
+        #expect(try !store.release(id: first.id, workerID: "someone else"))
+        #expect(try store.release(id: first.id, workerID: "w"))
+        let released = try #require(try store.job(id: first.id))
+        #expect(released.state == .queued && released.attempt == 0 && released.leaseOwner == nil)
+        #expect(released.stage == .training && released.progress?.step == 5, "kept for the resume")
+        #expect(try store.queuePosition(id: first.id) == 0 && store.queuePosition(id: second.id) == 1)
+        #expect(try store.logs(jobID: first.id).last?.message.contains("does not count as a failed attempt") == true)
+        #expect(try !store.release(id: first.id, workerID: "w"), "no longer held")
+
+        // Restarting workers forever never fails the job.
+        for _ in 0..<5 {
+            let claimed = try #require(try store.claimNext(workerID: "w", leaseSeconds: 60))
+            #expect(claimed.id == first.id && claimed.attempt == 1)
+            #expect(try store.release(id: first.id, workerID: "w"))
+        }
+
+        // A job the user asked to cancel is not put back in the queue.
+        _ = try store.claimNext(workerID: "w", leaseSeconds: 60)
+        #expect(try store.requestCancel(id: first.id) == .cancellationRequested)
+        #expect(try !store.release(id: first.id, workerID: "w"))
+        #expect(try store.job(id: first.id)?.state == .running)
+    }
+
     @Test func expiredLeaseOfCancelledJobEndsCancelled() throws {
         let folder = try TemporaryFolder()
         let store = try JobStore(path: folder.storePath)

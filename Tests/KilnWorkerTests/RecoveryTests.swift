@@ -85,13 +85,15 @@ extension WorkerEndToEnd {
             first.stop()
             #expect(first.process.terminationReason == .exit)
             let stopped = try #require(try store.job(id: job.id))
-            #expect(stopped.state == .running)
+            #expect(stopped.state == .queued, "handed back at once")
+            #expect(stopped.attempt == 0, "a graceful stop does not use up an attempt")
 
             let second = try SpawnedWorker(dataDirectory: data, name: "second", extraArguments: ["--lease-seconds", "600"])
             defer { second.stop() }
             let final = try await wait(for: job.id, in: store, timeout: .seconds(600), "the job to end") { $0.state.isTerminal }
             let logs = try store.logs(jobID: job.id).map(\.message)
             #expect(final.state == .succeeded, "logs:\n\(logs.joined(separator: "\n"))")
+            #expect(final.attempt == 1)
             #expect(logs.contains { $0.contains("is shutting down") })
             #expect(logs.contains { $0.contains("resuming training from") })
         }
