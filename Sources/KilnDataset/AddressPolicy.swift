@@ -8,7 +8,29 @@ import Darwin
 /// Decides whether a fetch may connect to an address: refuses loopback, private, link-local,
 /// carrier-grade NAT, multicast, reserved and cloud metadata addresses (IPv4 and IPv6,
 /// including IPv4-mapped and NAT64 forms).
-enum AddressPolicy {
+public enum AddressPolicy {
+    /// Checks an outgoing http(s) URL before connecting: resolves its host and returns the
+    /// address to connect to, so the caller pins the connection to what was checked (a DNS
+    /// answer that changes between check and connect cannot reach a private address). Returns
+    /// nil when `allowPrivate` is set (nothing to pin). Throws when the URL is not http(s), its
+    /// host does not resolve, or any of its addresses is forbidden.
+    public static func checkedAddress(
+        for url: URL, allowPrivate: Bool, isForbidden: (String) -> Bool = AddressPolicy.isForbidden
+    ) async throws(DatasetError) -> String? {
+        guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = url.host, !host.isEmpty else {
+            throw .unsupportedURL(url: url.absoluteString)
+        }
+        let bareHost = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        let addresses = await resolve(bareHost)
+        guard let first = addresses.first else { throw .unresolvableHost(url: url.absoluteString, host: host) }
+        if allowPrivate { return nil }
+        if let bad = addresses.first(where: isForbidden) {
+            throw .privateAddress(url: url.absoluteString, address: bad)
+        }
+        return addresses.first(where: { ipv4($0) != nil }) ?? first
+    }
+
     /// Resolves `host` and returns its addresses as strings (numeric hosts are returned as-is).
     static func resolve(_ host: String) async -> [String] {
         await withCheckedContinuation { continuation in
@@ -43,7 +65,7 @@ enum AddressPolicy {
     }
 
     /// True when a fetch must not connect to `address` (a numeric IPv4 or IPv6 string).
-    static func isForbidden(_ address: String) -> Bool {
+    public static func isForbidden(_ address: String) -> Bool {
         let bare = address.split(separator: "%").first.map(String.init) ?? address
         if let v4 = ipv4(bare) { return isForbiddenV4(v4) }
         if let v6 = ipv6(bare) { return isForbiddenV6(v6) }

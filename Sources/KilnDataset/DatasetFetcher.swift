@@ -59,18 +59,7 @@ public struct DatasetFetcher: Sendable {
     /// Checks the URL's scheme and resolved addresses; returns the address to connect to
     /// (nil when private addresses are allowed and no pinning is needed).
     func check(_ url: URL, original: URL) async throws(DatasetError) -> String? {
-        guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = url.host, !host.isEmpty else {
-            throw .unsupportedURL(url: url.absoluteString)
-        }
-        let bareHost = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
-        let addresses = await AddressPolicy.resolve(bareHost)
-        guard let first = addresses.first else { throw .unresolvableHost(url: url.absoluteString, host: host) }
-        if limits.allowPrivateURLs { return nil }
-        if let bad = addresses.first(where: isForbidden) {
-            throw .privateAddress(url: url.absoluteString, address: bad)
-        }
-        return addresses.first(where: { AddressPolicy.ipv4($0) != nil }) ?? first
+        try await AddressPolicy.checkedAddress(for: url, allowPrivate: limits.allowPrivateURLs, isForbidden: isForbidden)
     }
 
     private func fetchOnce(_ original: URL, to destination: URL, deadline: Date,

@@ -90,6 +90,35 @@ extension JobStore {
                 END;
                 """)
         }
+        // Webhooks are an outbox in the store, not tasks in a worker's memory: a job that ends
+        // with a `fal_webhook` gets a row in the same transaction (a trigger, so every way of
+        // ending a job is covered, a cancel while queued included), and any worker delivers it,
+        // across restarts, until the receiver accepts it or the retry window closes.
+        migrator.registerMigration("v3 webhook outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE webhook_outbox (
+                    job_id TEXT PRIMARY KEY NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                    url TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    created_at REAL NOT NULL,
+                    delivered_at REAL,
+                    abandoned_at REAL
+                );
+                CREATE INDEX webhook_outbox_due ON webhook_outbox(next_attempt_at)
+                    WHERE delivered_at IS NULL AND abandoned_at IS NULL;
+                CREATE TRIGGER webhook_outbox_on_end AFTER UPDATE OF state ON jobs
+                    WHEN NEW.webhook_url IS NOT NULL
+                        AND NEW.state IN ('succeeded', 'failed', 'cancelled')
+                        AND OLD.state NOT IN ('succeeded', 'failed', 'cancelled')
+                BEGIN
+                    INSERT OR IGNORE INTO webhook_outbox (job_id, url, next_attempt_at, created_at)
+                    VALUES (NEW.id, NEW.webhook_url,
+                            COALESCE(NEW.finished_at, (julianday('now') - 2440587.5) * 86400.0),
+                            COALESCE(NEW.finished_at, (julianday('now') - 2440587.5) * 86400.0));
+                END;
+                """)
+        }
         return migrator
     }
 }

@@ -34,7 +34,8 @@ public final class KilnWorker: Service, Sendable {
         runner.gracePeriod = configuration.cancelGracePeriod
         runner.environment.merge(configuration.engineEnvironment) { _, new in new }
         self.engine = runner
-        self.webhooks = WebhookDispatcher(store: store, policy: configuration.webhook, logger: logger)
+        self.webhooks = WebhookDispatcher(store: store, policy: configuration.webhook,
+                                          allowPrivateURLs: configuration.datasetLimits.allowPrivateURLs, logger: logger)
     }
 
     /// Runs the slots and the maintenance loop until cancelled or gracefully shut down.
@@ -46,13 +47,13 @@ public final class KilnWorker: Service, Sendable {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.maintenanceLoop() }
+                group.addTask { await self.webhooks.run(pollInterval: self.configuration.pollInterval) }
                 for slot in 0..<self.configuration.slots {
                     group.addTask { await self.slotLoop(slot) }
                 }
                 await group.waitForAll()
             }
         }
-        await webhooks.finish()
         logger.info("worker stopped", metadata: ["worker": "\(configuration.workerID)"])
     }
 
@@ -88,8 +89,6 @@ public final class KilnWorker: Service, Sendable {
             do {
                 let requeued = try store.requeueExpired(maxAttempts: configuration.maxAttempts)
                 for id in requeued { logger.warning("requeued a job whose worker stopped responding", metadata: ["job": "\(id)"]) }
-                // Jobs the requeue just failed or cancelled for good still owe their webhook.
-                try deliverPendingWebhooks()
             } catch {
                 logger.error("lease recovery failed", metadata: ["error": "\(error)"])
             }
@@ -104,14 +103,6 @@ public final class KilnWorker: Service, Sendable {
                 }
             }
             try? await Task.sleep(for: .seconds(max(1, min(configuration.leaseSeconds / 4, 5))))
-        }
-    }
-
-    /// Webhooks of jobs that ended without this worker's run (recovered to `failed`).
-    private func deliverPendingWebhooks() throws {
-        for job in try store.listJobs(states: [.failed, .cancelled], limit: 50)
-        where job.webhookURL != nil && job.failure?.type == "worker_lost" {
-            webhooks.deliverOnce(job)
         }
     }
 
@@ -196,9 +187,8 @@ public final class KilnWorker: Service, Sendable {
         } catch {
             logger.error("could not record the end of a job", metadata: ["job": "\(job.id)", "error": "\(error)"])
         }
-        let final = try? store.job(id: job.id)
-        if let final, final.state.isTerminal { webhooks.deliver(final) }
-        return final
+        // A job that ended owes its webhook through the store's outbox (any worker sends it).
+        return try? store.job(id: job.id)
     }
 
     /// Removes a cancelled job's folder and artifact records.

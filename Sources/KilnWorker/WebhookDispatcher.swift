@@ -4,52 +4,56 @@ import KilnCore
 import KilnStore
 import Logging
 import NIOCore
-import Synchronization
+import KilnDataset
 
-/// POSTs fal's webhook body to a job's `fal_webhook` when it ends, retrying with exponential
-/// backoff (for up to an hour by default) while the receiver fails. Every attempt is logged on
-/// the job.
+/// POSTs fal's webhook body to a job's `fal_webhook` once it ends, from the store's webhook
+/// outbox: any worker delivers it, a restart loses nothing, and failures are retried with
+/// exponential backoff (for up to an hour by default) while the receiver fails. Every attempt is
+/// logged on the job.
+///
+/// The receiver's address is checked like a training-data URL: a webhook that resolves to a
+/// loopback, private, link-local or metadata address is refused (unless the operator allowed
+/// private URLs), and redirects are not followed, so a request cannot aim the worker's POSTs
+/// at internal services.
 final class WebhookDispatcher: Sendable {
-    private struct State {
-        var tasks: [UUID: Task<Void, Never>] = [:]
-        var dispatched: Set<UUID> = []
-    }
-
     let store: JobStore
     let policy: WebhookPolicy
+    let allowPrivateURLs: Bool
     let logger: Logger
-    private let state = Mutex(State())
 
-    init(store: JobStore, policy: WebhookPolicy, logger: Logger) {
+    init(store: JobStore, policy: WebhookPolicy, allowPrivateURLs: Bool, logger: Logger) {
         self.store = store
         self.policy = policy
+        self.allowPrivateURLs = allowPrivateURLs
         self.logger = logger
     }
 
-    /// Starts delivering `job`'s outcome (once per job and process).
-    func deliver(_ job: Job) {
-        guard let url = job.webhookURL, job.state.isTerminal else { return }
-        state.withLock { state in
-            guard !state.dispatched.contains(job.id) else { return }
-            state.dispatched.insert(job.id)
-            state.tasks[job.id] = Task { [self] in
-                await self.send(job, to: url)
-                _ = self.state.withLock { $0.tasks.removeValue(forKey: job.id) }
+    /// Delivers due webhooks every `pollInterval` until cancelled.
+    func run(pollInterval: Duration) async {
+        while !Task.isCancelled {
+            if await deliverDue() == 0 {
+                try? await Task.sleep(for: pollInterval)
             }
         }
     }
 
-    /// Delivers a job that ended without this process running it, if it ended recently.
-    func deliverOnce(_ job: Job) {
-        guard let finished = job.finishedAt, Date().timeIntervalSince(finished) < 600 else { return }
-        deliver(job)
-    }
-
-    /// Stops pending retries (shutdown).
-    func finish() async {
-        let tasks = state.withLock { Array($0.tasks.values) }
-        for task in tasks { task.cancel() }
-        for task in tasks { await task.value }
+    /// One pass: claims the webhooks due now and sends them side by side. Returns how many
+    /// were attempted.
+    @discardableResult
+    func deliverDue() async -> Int {
+        let due: [WebhookDelivery]
+        do {
+            due = try store.claimDueWebhooks(claimSeconds: policy.requestTimeout.seconds + 30)
+        } catch {
+            logger.error("could not read the webhook outbox", metadata: ["error": "\(error)"])
+            return 0
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for delivery in due {
+                group.addTask { await self.attempt(delivery) }
+            }
+        }
+        return due.count
     }
 
     /// fal's webhook body: `{request_id, gateway_request_id, status, payload, error}`.
@@ -69,46 +73,88 @@ final class WebhookDispatcher: Sendable {
         return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
     }
 
-    private func send(_ job: Job, to url: String) async {
+    /// One attempt at one delivery, with its outcome recorded in the outbox.
+    private func attempt(_ delivery: WebhookDelivery) async {
+        let id = delivery.jobID, url = delivery.url
         let body: Data
         do {
+            guard let job = try store.job(id: id) else { return }
             body = try Self.body(for: job)
         } catch {
-            log(job.id, "webhook not sent: could not encode the outcome (\(error))", level: "error")
+            log(id, "webhook not sent: could not read or encode the outcome (\(error))", level: "error")
+            try? store.markWebhookFailed(jobID: id, nextAttemptAt: nil)
             return
         }
-        let clock = ContinuousClock()
-        let start = clock.now
-        var delay = policy.initialBackoff
-        var attempt = 0
-        while !Task.isCancelled {
-            attempt += 1
-            var request = HTTPClientRequest(url: url)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.headers.add(name: "User-Agent", value: "kiln-webhook")
-            request.body = .bytes(ByteBuffer(bytes: body))
-            let outcome: String
-            do {
-                let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(policy.requestTimeout.nanoseconds)))
-                _ = try? await response.body.collect(upTo: 1 << 20)
-                if (200..<300).contains(Int(response.status.code)) {
-                    log(job.id, "webhook delivered to \(url) on attempt \(attempt) (HTTP \(response.status.code))")
-                    return
-                }
-                outcome = "HTTP \(response.status.code)"
-            } catch {
-                outcome = "\(error)"
-            }
-            let elapsed = clock.now - start
-            guard elapsed + delay <= policy.giveUpAfter else {
-                log(job.id, "webhook to \(url) failed on attempt \(attempt) (\(outcome)); giving up after \(Int(elapsed.seconds)) s", level: "error")
-                return
-            }
-            log(job.id, "webhook to \(url) failed on attempt \(attempt) (\(outcome)); retrying in \(String(format: "%.1f", delay.seconds)) s",
+        let outcome: String
+        switch await post(body, to: url) {
+        case .delivered(let status):
+            log(id, "webhook delivered to \(url) on attempt \(delivery.attempt) (HTTP \(status))")
+            try? store.markWebhookDelivered(jobID: id)
+            return
+        case .refused(let reason):
+            log(id, "webhook to \(url) not sent: \(reason)", level: "error")
+            try? store.markWebhookFailed(jobID: id, nextAttemptAt: nil)
+            return
+        case .failed(let reason):
+            outcome = reason
+        }
+        let exponent = Double(min(delivery.attempt - 1, 30))
+        let delay = min(policy.initialBackoff.seconds * pow(2, exponent), policy.maxBackoff.seconds)
+        let next = Date().addingTimeInterval(delay)
+        let elapsed = Date().timeIntervalSince(delivery.createdAt)
+        if next.timeIntervalSince(delivery.createdAt) > policy.giveUpAfter.seconds {
+            log(id, "webhook to \(url) failed on attempt \(delivery.attempt) (\(outcome)); giving up after \(Int(elapsed)) s", level: "error")
+            try? store.markWebhookFailed(jobID: id, nextAttemptAt: nil)
+        } else {
+            log(id, "webhook to \(url) failed on attempt \(delivery.attempt) (\(outcome)); retrying in \(String(format: "%.1f", delay)) s",
                 level: "warning")
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, policy.maxBackoff)
+            try? store.markWebhookFailed(jobID: id, nextAttemptAt: next)
+        }
+    }
+
+    private enum PostOutcome {
+        case delivered(status: UInt)
+        case failed(String)
+        case refused(String)
+    }
+
+    /// POSTs `body` to `url`, connecting only to the address that passed the policy.
+    private func post(_ body: Data, to url: String) async -> PostOutcome {
+        guard let target = URL(string: url), let host = target.host else { return .refused("not a URL") }
+        let pinned: String?
+        do {
+            pinned = try await AddressPolicy.checkedAddress(for: target, allowPrivate: allowPrivateURLs)
+        } catch {
+            switch error {
+            case .privateAddress(_, let address):
+                return .refused("it resolves to \(address), a private/loopback/link-local/metadata address (operators can allow this with --allow-private-urls)")
+            case .unresolvableHost:
+                return .failed("the host \(host) does not resolve")
+            default:
+                return .refused("\(error)")
+            }
+        }
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        if let pinned { configuration.dnsOverride = [host: pinned] }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let outcome = await post(body, to: url, with: client)
+        try? await client.shutdown()
+        return outcome
+    }
+
+    private func post(_ body: Data, to url: String, with client: HTTPClient) async -> PostOutcome {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "kiln-webhook")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await client.execute(request, timeout: .nanoseconds(Int64(policy.requestTimeout.nanoseconds)))
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            let status = response.status.code
+            return (200..<300).contains(Int(status)) ? .delivered(status: status) : .failed("HTTP \(status)")
+        } catch {
+            return .failed("\(error)")
         }
     }
 

@@ -29,7 +29,7 @@ struct WorkerOptions: ParsableArguments {
     @Option(name: .customLong("validation-steps"), help: "Denoising steps of validation renders (default: the engine's).")
     var validationSteps: Int?
 
-    @Flag(name: .customLong("allow-private-urls"), help: "Let training_data_url and validation image_url point at loopback/private addresses (trusted networks and tests).")
+    @Flag(name: .customLong("allow-private-urls"), help: "Let training_data_url, validation image_url and fal_webhook point at loopback/private addresses (trusted networks and tests).")
     var allowPrivateURLs = false
 
     func validate() throws {
