@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// A failed call to a Kiln server, with the server's own message.
 struct ClientError: Error, CustomStringConvertible {
@@ -20,6 +21,16 @@ struct KilnClient {
     let options: ClientOptions
     static let appPath = "/fal-ai/ltx23-video-trainer"
 
+    /// The connection pool. `SSL_CERT_FILE` names the certificates to trust instead of the
+    /// system's, as it does for fal_client, curl and Python: a server with a self-signed
+    /// certificate is reached the same way from every client.
+    static let http: HTTPClient = {
+        guard let path = ProcessInfo.processInfo.environment["SSL_CERT_FILE"], !path.isEmpty else { return .shared }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(path)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+    }()
+
     func requestURL(_ id: String, _ suffix: String = "") -> String {
         "\(options.serverURL)\(Self.appPath)/requests/\(id)\(suffix)"
     }
@@ -36,7 +47,7 @@ struct KilnClient {
     /// Sends a request and returns status and body; transport failures become ``ClientError``.
     func send(_ url: String, method: HTTPMethod, body: Data? = nil, headers: [(String, String)] = []) async throws -> (status: Int, body: Data) {
         do {
-            let response = try await HTTPClient.shared.execute(makeRequest(url, method: method, body: body, headers: headers), timeout: .seconds(600))
+            let response = try await Self.http.execute(makeRequest(url, method: method, body: body, headers: headers), timeout: .seconds(600))
             let bytes = try await response.body.collect(upTo: 64 << 20)
             return (Int(response.status.code), Data(buffer: bytes))
         } catch let error as ClientError {
@@ -83,7 +94,7 @@ struct KilnClient {
         let url = requestURL(id, "/status/stream") + (logs ? "?logs=1" : "")
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(makeRequest(url, method: .GET), timeout: .hours(24 * 365))
+            response = try await Self.http.execute(makeRequest(url, method: .GET), timeout: .hours(24 * 365))
         } catch {
             throw ClientError(status: 0, message: "cannot reach \(options.serverURL): \(error)")
         }

@@ -71,6 +71,29 @@ struct SpawnedServerTests {
         await #expect(throws: (any Error).self) {
             _ = try await HTTPClient.shared.execute(HTTPClientRequest(url: server.url + "/healthz"), timeout: .seconds(10))
         }
+
+        // The client commands trust what SSL_CERT_FILE names, as fal_client and curl do.
+        func kiln(_ arguments: [String], certificate: String?) throws -> (status: Int32, out: String, err: String) {
+            let process = Process()
+            process.executableURL = SpawnedServer.binary
+            process.arguments = arguments + ["--server", server.url]
+            var environment = ProcessInfo.processInfo.environment
+            environment["SSL_CERT_FILE"] = certificate
+            process.environment = environment
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        }
+        let trusted = try kiln(["submit", "--json", Harness.validBody], certificate: cert)
+        #expect(trusted.status == 0, "\(trusted.err)")
+        #expect(trusted.out.contains("request_id"))
+        let untrusted = try kiln(["submit", "--json", Harness.validBody], certificate: nil)
+        #expect(untrusted.status != 0)
+        #expect(untrusted.err.contains("cannot reach"))
     }
 
     @Test("bad serve options (port, size, half a TLS pair, open mode on 0.0.0.0) fail fast with a message")
