@@ -209,7 +209,7 @@ public struct DatasetPreparer: Sendable {
                 return result
             }
             do {
-                let probe = try await tool.probe(file, displayName: source.path)
+                let probe = try await tool.probe(file, kind: source.kind, displayName: source.path)
                 result.probe = probe
                 if source.kind == .video {
                     guard probe.duration > 0 else {

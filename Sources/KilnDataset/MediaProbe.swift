@@ -5,7 +5,8 @@ struct MediaProbe: Sendable, Equatable {
     /// Coded width and height of the first video stream.
     var codedWidth: Int
     var codedHeight: Int
-    /// Rotation from the display matrix or `rotate` tag, in degrees (multiple of 90).
+    /// Rotation from the display matrix or `rotate` tag, or for images from the first frame
+    /// (a JPEG's EXIF orientation), in degrees (multiple of 90). Mirroring is not recorded: it keeps the shape.
     var rotation: Int
     /// Sample aspect ratio (pixel width / pixel height), 1 when unknown.
     var sampleAspectRatio: Double
@@ -33,9 +34,17 @@ struct MediaProbe: Sendable, Equatable {
 
 extension MediaTool {
     /// Probes `file` once; throws a reason (for the report) when it has no decodable video/image stream.
-    func probe(_ file: URL, displayName: String) async throws(DatasetError) -> MediaProbe {
-        let out = try await run(ffprobe, ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", file.path],
-                                file: displayName)
+    ///
+    /// For images the same run also decodes the first frame, whose rotation (a JPEG's EXIF
+    /// orientation) counts ahead of the stream's, so the displayed size is the upright one.
+    func probe(_ file: URL, kind: MediaKind, displayName: String) async throws(DatasetError) -> MediaProbe {
+        var arguments = ["-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
+        if kind == .image {
+            // ffprobe gives a JPEG's stored size and puts its EXIF orientation on the decoded frame
+            // only, while ffmpeg's decode (the conform step) turns the pixels upright from it.
+            arguments += ["-read_intervals", "%+#1", "-show_entries", "frame=stream_index:frame_side_data=rotation"]
+        }
+        let out = try await run(ffprobe, arguments + [file.path], file: displayName)
         guard out.succeeded else {
             throw .toolFailed(tool: "ffprobe", file: displayName, message: "does not decode: " + Self.tail(out.stderr, lines: 1))
         }
@@ -58,6 +67,10 @@ extension MediaTool {
         if rotation == 0, let tags = video["tags"] as? [String: Any], let rotate = tags["rotate"] {
             rotation = Self.int(rotate)
         }
+        // ffmpeg prefers a frame's display matrix to the stream's when it autorotates; so do we.
+        if let frameRotation = Self.firstFrameRotation(json, streamIndex: Self.int(video["index"])) {
+            rotation = frameRotation
+        }
         rotation = ((rotation % 360) + 360) % 360
         let duration = Self.double(format["duration"]) > 0 ? Self.double(format["duration"]) : Self.double(video["duration"])
         return MediaProbe(
@@ -70,6 +83,15 @@ extension MediaTool {
             hasAudio: audio != nil,
             audioChannels: Self.int(audio?["channels"])
         )
+    }
+
+    /// Rotation on the first decoded frame of stream `streamIndex`; nil when none was decoded or it has none.
+    static func firstFrameRotation(_ json: [String: Any], streamIndex: Int) -> Int? {
+        let frames = json["frames"] as? [[String: Any]] ?? []
+        guard let frame = frames.first(where: { int($0["stream_index"]) == streamIndex }),
+              let sideData = frame["side_data_list"] as? [[String: Any]],
+              let item = sideData.last(where: { $0["rotation"] != nil }) else { return nil }
+        return int(item["rotation"])
     }
 
     static func int(_ value: Any?) -> Int {
