@@ -23,12 +23,17 @@ struct KilnClient {
 
     /// The connection pool. `SSL_CERT_FILE` names the certificates to trust instead of the
     /// system's, as it does for fal_client, curl and Python: a server with a self-signed
-    /// certificate is reached the same way from every client.
+    /// certificate is reached the same way from every client. A refused connection or a failed
+    /// TLS handshake is reported at once rather than retried until the request times out.
     static let http: HTTPClient = {
-        guard let path = ProcessInfo.processInfo.environment["SSL_CERT_FILE"], !path.isEmpty else { return .shared }
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .file(path)
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        if let path = ProcessInfo.processInfo.environment["SSL_CERT_FILE"], !path.isEmpty {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(path)
+            configuration.tlsConfiguration = tls
+        }
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
     func requestURL(_ id: String, _ suffix: String = "") -> String {
