@@ -25,6 +25,12 @@ public enum RequestValidator {
                 ValidationIssue(loc: ["body"], msg: msg, type: "json_invalid")
             ]))
         }
+        if let offset = StrictJSON.trailingCommaOffset(in: json) {
+            return .failure(RequestValidationError(issues: [
+                ValidationIssue(loc: ["body"], msg: "JSON decode error: trailing comma around character \(offset); remove it",
+                                type: "json_invalid")
+            ]))
+        }
         return resolve(value: value, isIssuedFileURL: isIssuedFileURL)
     }
 

@@ -116,7 +116,9 @@ import Testing
     }
 
     @Test func malformedJSONIsOneIssue() throws {
-        for text in ["{", "", "{\"rank\": }", "nul", "[1,2", "{\"a\" 1}"] {
+        let trailingCommas = [#"{"training_data_url":"https://a.b/c.zip",}"#,
+                              #"{"training_data_url":"https://a.b/c.zip","validation":[{"prompt":"p"} , ]}"#]
+        for text in ["{", "", "{\"rank\": }", "nul", "[1,2", "{\"a\" 1}"] + trailingCommas {
             let result = resolve(text: text)
             guard case .failure(let error) = result else {
                 Issue.record("\(text) was accepted")
@@ -128,6 +130,14 @@ import Testing
         }
         #expect(issues(resolve(text: "{\"rank\": }")).first?.msg == "JSON decode error: Invalid value around character 9.")
         #expect(issues(resolve(text: " \n")).first?.msg.contains("the body is empty") == true)
+        #expect(issues(resolve(text: trailingCommas[0])).first?.msg == "JSON decode error: trailing comma around character 40; remove it")
+        // Commas and brackets inside strings are text, not structure.
+        let inStrings = #"{"training_data_url":"https://a.b/c.zip?x=,}","trigger_phrase":"a ,] \",} b","validation":[{"prompt":",]"}]}"#
+        guard case .success(let request) = resolve(text: inStrings) else {
+            Issue.record("commas inside strings were refused")
+            return
+        }
+        #expect(request.triggerPhrase == #"a ,] ",} b"#)
         for text in ["[]", "\"x\"", "3", "null"] {
             let found = issues(resolve(text: text))
             #expect(found.map(\.type) == ["model_attributes_type"], "\(text)")
