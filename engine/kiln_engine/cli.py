@@ -4,6 +4,7 @@
 
 Exit codes: 0 after `done`; 2 BadSpec; 3 BadDataset; 4 ModelNotFound; 5 OutOfMemory;
 6 BadCheckpoint; 75 Interrupted (SIGTERM, checkpoint saved); 1 anything else.
+An engine whose parent process dies stops as on SIGTERM (`parent_watch`).
 """
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None, events_stream: IO[str] | None = None) ->
 
     stop = StopFlag()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    watch = None
     try:
         from .runner import install_signal_handlers, run
         from .spec import load_spec
@@ -64,6 +66,10 @@ def main(argv: list[str] | None = None, events_stream: IO[str] | None = None) ->
             events.emit("model", **describe_model(args.folder))
         else:
             install_signal_handlers(stop)
+            if not embedded:  # an orphaned engine (its worker was killed) stops as on SIGTERM; see parent_watch
+                from .parent_watch import start_parent_watch
+
+                watch = start_parent_watch()
             spec = load_spec(args.spec)
             run(spec, events, stop)
     except EngineError as exc:
@@ -86,6 +92,8 @@ def main(argv: list[str] | None = None, events_stream: IO[str] | None = None) ->
     finally:
         from .dist import shutdown
 
+        if watch is not None:
+            watch.stop()
         shutdown()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

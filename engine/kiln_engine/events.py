@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import select
 import sys
 import threading
 from typing import IO, Any
@@ -29,8 +30,13 @@ class EventSink:
         line = json.dumps({"event": event, **clean}, separators=(",", ":"))
         with self._lock:
             assert self._stream is not None
-            self._stream.write(line + "\n")
-            self._stream.flush()
+            try:
+                self._stream.write(line + "\n")
+                self._stream.flush()
+            except BrokenPipeError:
+                # The reader (the worker) is gone: keep going so a stop can still save its checkpoint.
+                self._enabled = False
+                _point_at_devnull(self._stream)
 
     def phase(self, name: str) -> None:
         """`{"event":"phase","name":...}` (encoding, training, validating, exporting)."""
@@ -69,6 +75,38 @@ def claim_stdout() -> IO[str]:
     events = os.fdopen(private_fd, "w", buffering=1, encoding="utf-8")
     sys.stdout = sys.stderr
     return events
+
+
+def _point_at_devnull(stream: IO[str]) -> None:
+    """Send `stream`'s fd (and so its unflushed buffer, flushed again at close) to /dev/null."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):  # an in-memory stream: nothing to redirect
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
+
+
+def silence_if_unread(fd: int) -> bool:
+    """Point `fd` at /dev/null when it is a pipe or socket whose reader is gone; True if it was.
+
+    An orphaned engine writes stderr (and stdout) into a pipe nobody reads: every write would
+    raise BrokenPipeError, and a failing flush at exit turns the exit code into 120.
+    """
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    for _, revents in poller.poll(0):
+        if revents & (select.POLLERR | select.POLLHUP):
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, fd)
+            finally:
+                os.close(null)
+            return True
+    return False
 
 
 class NullSink(EventSink):
