@@ -50,6 +50,24 @@ final class SpawnedServer: @unchecked Sendable {
     }
 
     /// SIGTERM and wait.
+    /// Runs a `kiln` client command against this server (`--server` added); `environment`
+    /// entries are set, or removed when nil, on top of this process's environment.
+    func runClient(_ arguments: [String], environment changes: [String: String?] = [:]) throws -> (status: Int32, out: String, err: String) {
+        let client = Process()
+        client.executableURL = SpawnedServer.binary
+        client.arguments = arguments + ["--server", url]
+        var environment = ProcessInfo.processInfo.environment
+        for (name, value) in changes { environment[name] = value }
+        client.environment = environment
+        let out = Pipe(), err = Pipe()
+        client.standardOutput = out
+        client.standardError = err
+        try client.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        client.waitUntilExit()
+        return (client.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
     func stop() {
         if process.isRunning {
             process.terminate()

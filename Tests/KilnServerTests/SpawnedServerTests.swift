@@ -74,19 +74,7 @@ struct SpawnedServerTests {
 
         // The client commands trust what SSL_CERT_FILE names, as fal_client and curl do.
         func kiln(_ arguments: [String], certificate: String?) throws -> (status: Int32, out: String, err: String) {
-            let process = Process()
-            process.executableURL = SpawnedServer.binary
-            process.arguments = arguments + ["--server", server.url]
-            var environment = ProcessInfo.processInfo.environment
-            environment["SSL_CERT_FILE"] = certificate
-            process.environment = environment
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+            try server.runClient(arguments, environment: ["SSL_CERT_FILE": certificate])
         }
         let trusted = try kiln(["submit", "--json", Harness.validBody], certificate: cert)
         #expect(trusted.status == 0, "\(trusted.err)")
@@ -122,16 +110,7 @@ struct SpawnedServerTests {
         defer { server.stop() }
 
         func kiln(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-            let process = Process()
-            process.executableURL = SpawnedServer.binary
-            process.arguments = arguments + ["--server", server.url]
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+            try server.runClient(arguments)
         }
 
         let submitted = try kiln(["submit", "--json", Harness.validBody])

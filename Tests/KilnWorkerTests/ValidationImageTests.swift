@@ -10,35 +10,15 @@ import KilnStore
 /// policy, from a real HTTP server on 127.0.0.1 (Python's http.server in a subprocess).
 @Suite struct ValidationImageTests {
     /// Serves `folder` on 127.0.0.1 until released.
-    final class FolderServer: @unchecked Sendable {
-        let process = Process()
-        let port: Int
-
-        init(folder: URL) throws {
-            let script = """
+    static func folderServer(_ folder: URL) throws -> LocalPythonServer {
+        try LocalPythonServer(script: """
             import functools, http.server, sys
             handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
             handler.func.log_message = lambda *a: None
             server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
             print(server.server_port, flush=True)
             server.serve_forever()
-            """
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", script, folder.path]
-            let out = Pipe()
-            process.standardOutput = out
-            try process.run()
-            var line = Data()
-            while !line.contains(0x0A) {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        }
-
-        func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
-        deinit { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+            """, arguments: [folder.path])
     }
 
     func fetcher(store: JobStore, dataDirectory: String, allowPrivate: Bool) -> ValidationImageFetcher {
@@ -53,7 +33,7 @@ import KilnStore
         let served = folder.url.appendingPathComponent("served")
         try FileManager.default.createDirectory(at: served, withIntermediateDirectories: true)
         try Data([0x89, 0x50, 0x4E, 0x47]).write(to: served.appendingPathComponent("card.png"))
-        let server = try FolderServer(folder: served)
+        let server = try Self.folderServer(served)
         let inputs = folder.url.appendingPathComponent("inputs")
         try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
         let store = try JobStore(path: folder.url.appendingPathComponent("kiln.sqlite").path)

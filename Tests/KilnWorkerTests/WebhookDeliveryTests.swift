@@ -9,47 +9,33 @@ import KilnStore
 @Suite struct WebhookDeliveryTests {
     /// Answers 500 to the first POST, 200 afterwards; writes every body it gets as one line to `log`.
     final class Receiver: @unchecked Sendable {
-        let process = Process()
-        let port: Int
+        let server: LocalPythonServer
         let log: URL
 
         init(log: URL) throws {
             self.log = log
-            let script = """
-            import http.server, sys
-            hits = [0]
-            class H(http.server.BaseHTTPRequestHandler):
-                def log_message(self, *a): pass
-                def do_POST(self):
-                    body = self.rfile.read(int(self.headers['Content-Length']))
-                    hits[0] += 1
-                    with open(sys.argv[1], 'ab') as f: f.write(body + b'\\n')
-                    self.send_response(500 if hits[0] == 1 else 200)
-                    self.send_header('Content-Length', '0'); self.end_headers()
-            s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
-            print(s.server_port, flush=True)
-            s.serve_forever()
-            """
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", script, log.path]
-            let out = Pipe()
-            process.standardOutput = out
-            try process.run()
-            var line = Data()
-            while !line.contains(0x0A) {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            server = try LocalPythonServer(script: """
+                import http.server, sys
+                hits = [0]
+                class H(http.server.BaseHTTPRequestHandler):
+                    def log_message(self, *a): pass
+                    def do_POST(self):
+                        body = self.rfile.read(int(self.headers['Content-Length']))
+                        hits[0] += 1
+                        with open(sys.argv[1], 'ab') as f: f.write(body + b'\\n')
+                        self.send_response(500 if hits[0] == 1 else 200)
+                        self.send_header('Content-Length', '0'); self.end_headers()
+                s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+                print(s.server_port, flush=True)
+                s.serve_forever()
+                """, arguments: [log.path])
         }
 
-        var url: String { "http://127.0.0.1:\(port)/hook" }
+        var url: String { server.url("/hook") }
         var bodies: [[String: Any]] {
             guard let data = FileManager.default.contents(atPath: log.path) else { return [] }
             return data.split(separator: 0x0A).compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
         }
-        deinit { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
     }
 
     static let policy = WebhookPolicy(initialBackoff: .milliseconds(100), maxBackoff: .seconds(1), giveUpAfter: .seconds(30))
