@@ -65,15 +65,8 @@ open(path, "wb").write(jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2)
 
     static func rgbFrame(_ url: URL) throws -> RGBFrame {
         let facts = try videoFacts(url)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ffmpeg", "-v", "error", "-i", url.path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = [UInt8](out.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, data.count == facts.width * facts.height * 3 else {
+        let (data, status) = try firstFrame(url, pixelFormat: "rgb24")
+        guard status == 0, data.count == facts.width * facts.height * 3 else {
             throw CommandFailed(command: "ffmpeg rgb24 \(url.path)", output: "\(data.count) bytes for \(facts.width)x\(facts.height)")
         }
         return RGBFrame(width: facts.width, height: facts.height, bytes: data)

@@ -128,16 +128,22 @@ enum Fixtures {
         return (parts[0], parts[1], parts[2])
     }
 
-    /// Mean luma of the first and last rows of the first frame.
-    static func topAndBottomLuma(_ url: URL, width: Int, height: Int) throws -> (top: Double, bottom: Double) {
+    /// The first frame of `url` decoded by ffmpeg as raw pixels in `pixelFormat` (`gray`, `rgb24`).
+    static func firstFrame(_ url: URL, pixelFormat: String) throws -> (bytes: [UInt8], status: Int32) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ffmpeg", "-v", "error", "-i", url.path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"]
+        process.arguments = ["ffmpeg", "-v", "error", "-i", url.path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", pixelFormat, "-"]
         let out = Pipe()
         process.standardOutput = out
         try process.run()
         let data = [UInt8](out.fileHandleForReading.readDataToEndOfFile())
         process.waitUntilExit()
+        return (data, process.terminationStatus)
+    }
+
+    /// Mean luma of the first and last rows of the first frame.
+    static func topAndBottomLuma(_ url: URL, width: Int, height: Int) throws -> (top: Double, bottom: Double) {
+        let data = try firstFrame(url, pixelFormat: "gray").bytes
         let top = data[0..<width].reduce(0) { $0 + Int($1) }
         let bottom = data[(width * (height - 1))..<(width * height)].reduce(0) { $0 + Int($1) }
         return (Double(top) / Double(width), Double(bottom) / Double(width))
