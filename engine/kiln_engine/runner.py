@@ -20,6 +20,7 @@ from .spec import Spec
 from .speed import apply as speed
 from .train.batch import place_items, prepare_item
 from .train.checkpointing import LORA_FILE
+from .train.fingerprint import build_fingerprint
 from .train.lora import add_lora, lora_state_dict
 from .train.loop import StopFlag, TrainConfig, Trainer
 
@@ -121,8 +122,11 @@ def run(spec: Spec, events: EventSink, stop: StopFlag, dist: DistInfo | None = N
         checkpoint_interval=spec.checkpoint_interval, progress_interval=spec.progress_interval,
         warmup_steps=spec.warmup_steps, max_grad_norm=spec.max_grad_norm, weight_decay=spec.weight_decay,
         timestep_sampling=spec.timestep_sampling,
-        fingerprint={"rank": spec.rank, "with_audio": with_audio, "model": model_id, "learning_rate": spec.learning_rate,
-                     "steps": spec.steps, "world_size": dist.world_size, "seed": spec.seed},
+        fingerprint=build_fingerprint(
+            rank=spec.rank, with_audio=with_audio, model=model_id, learning_rate=spec.learning_rate, steps=spec.steps,
+            world_size=dist.world_size, seed=spec.seed, quantization=_built_quantization(spec, loader),
+            first_frame_p=spec.first_frame_p, warmup_steps=spec.warmup_steps, max_grad_norm=spec.max_grad_norm,
+            weight_decay=spec.weight_decay, timestep_sampling=spec.timestep_sampling),
     )
     trainer = Trainer(train_module, items, config, device, spec.output_dir / "checkpoints", events, dist, stop,
                       autocast_dtype=torch.bfloat16 if on_gpu else None)
@@ -149,6 +153,13 @@ def run(spec: Spec, events: EventSink, stop: StopFlag, dist: DistInfo | None = N
     if dist.enabled:
         torch.distributed.barrier()
     return ctx
+
+
+def _built_quantization(spec: Spec, loader: ModelLoader) -> str | None:
+    """The quantization the base was built with: the spec's, or fp8 when `speed.auto_fit` chose it."""
+    if spec.quantization is not None:
+        return spec.quantization
+    return "fp8" if loader.quantization is not None else None  # fp8 is the only policy auto_fit picks
 
 
 def _plan_memory(spec: Spec, files: ModelFiles, loader: ModelLoader, encoded: list, with_audio: bool,

@@ -19,6 +19,7 @@ from ..errors import BadCheckpoint, Interrupted
 from ..events import EventSink
 from .batch import TrainItem
 from .checkpointing import TrainingState, load_checkpoint, save_checkpoint
+from .fingerprint import differences
 from .lora import lora_state_dict
 from .objective import StepDraws, compute_loss
 from .schedule import make_scheduler
@@ -112,10 +113,8 @@ class Trainer:
     def resume(self, path: Path) -> None:
         """Continue from a checkpoint: LoRA weights, optimiser, scheduler, RNG and step."""
         lora, state = load_checkpoint(path)
-        theirs = {k: v for k, v in state.fingerprint.items() if k != "steps"}
-        ours = {k: v for k, v in self.config.fingerprint.items() if k != "steps"}
-        if theirs != ours:
-            diff = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+        diff = differences(state.fingerprint, self.config.fingerprint)
+        if diff:
             raise BadCheckpoint(f"checkpoint {path} was made with different settings ({', '.join(diff)}); start without resume_from")
         named = {k: p for k, p in lora_state_dict(self.model).items()}
         missing = set(named) - set(lora)
