@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system tools Kiln drives (ffmpeg/ffprobe, openssl, zip, wrk) when missing.
+# Installs the system tools Kiln drives (ffmpeg/ffprobe, openssl, zip, wrk; curl and unzip for
+# the benchmarks; python3-venv for the engine's venv) when missing.
 # Debian/Ubuntu only; as root it uses apt-get directly, otherwise sudo.
 set -euo pipefail
 need=()
@@ -8,6 +9,10 @@ command -v ffprobe >/dev/null || need+=(ffmpeg)
 command -v openssl >/dev/null || need+=(openssl)
 command -v zip >/dev/null || need+=(zip)
 command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
+command -v unzip >/dev/null || need+=(unzip)
+# scripts/setup-venv.sh needs a venv-capable python3 (Debian splits it out of python3).
+python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing ${need[*]}" >&2
 if ! command -v apt-get >/dev/null; then
