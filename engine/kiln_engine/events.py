@@ -36,7 +36,7 @@ class EventSink:
             except BrokenPipeError:
                 # The reader (the worker) is gone: keep going so a stop can still save its checkpoint.
                 self._enabled = False
-                _point_at_devnull(self._stream)
+                _silence_stream(self._stream)
 
     def phase(self, name: str) -> None:
         """`{"event":"phase","name":...}` (encoding, training, validating, exporting)."""
@@ -77,17 +77,22 @@ def claim_stdout() -> IO[str]:
     return events
 
 
-def _point_at_devnull(stream: IO[str]) -> None:
-    """Send `stream`'s fd (and so its unflushed buffer, flushed again at close) to /dev/null."""
-    try:
-        fd = stream.fileno()
-    except (OSError, ValueError):  # an in-memory stream: nothing to redirect
-        return
+def _point_at_devnull(fd: int) -> None:
+    """Make `fd` write to /dev/null."""
     null = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(null, fd)
     finally:
         os.close(null)
+
+
+def _silence_stream(stream: IO[str]) -> None:
+    """Send `stream`'s fd (and so its unflushed buffer, flushed again at close) to /dev/null."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):  # an in-memory stream: nothing to redirect
+        return
+    _point_at_devnull(fd)
 
 
 def silence_if_unread(fd: int) -> bool:
@@ -100,11 +105,7 @@ def silence_if_unread(fd: int) -> bool:
     poller.register(fd, select.POLLOUT)
     for _, revents in poller.poll(0):
         if revents & (select.POLLERR | select.POLLHUP):
-            null = os.open(os.devnull, os.O_WRONLY)
-            try:
-                os.dup2(null, fd)
-            finally:
-                os.close(null)
+            _point_at_devnull(fd)
             return True
     return False
 
