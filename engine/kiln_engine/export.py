@@ -13,8 +13,6 @@ validation with its `RunContext`.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,8 @@ from typing import Any
 import torch
 from peft.tuners.lora.layer import LoraLayer
 from safetensors.torch import save_file
+
+from .files import atomic_write
 
 #: Prefix ltx-core's `LTXV_LORA_COMFY_RENAMING_MAP` strips and ComfyUI expects.
 KEY_PREFIX = "diffusion_model."
@@ -85,20 +85,6 @@ def lora_tensors(model: torch.nn.Module, adapter: str | None = None) -> tuple[di
     return tensors, ranks.pop()
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def export_lora(model: torch.nn.Module, path: str | Path, *, trigger_phrase: str = "", base_model: str = "",
                 with_audio: bool | None = None, dtype: torch.dtype = torch.bfloat16,
                 extra_metadata: dict[str, str] | None = None) -> ExportedLora:
@@ -122,7 +108,7 @@ def export_lora(model: torch.nn.Module, path: str | Path, *, trigger_phrase: str
     metadata.update(extra_metadata or {})
     out = {k: v.to(dtype).contiguous() for k, v in tensors.items()}
     target = Path(path)
-    _atomic_write(target, lambda tmp: save_file(out, tmp, metadata=metadata))
+    atomic_write(target, lambda tmp: save_file(out, tmp, metadata=metadata))
     return ExportedLora(path=target, rank=rank, modules=modules)
 
 
@@ -148,7 +134,7 @@ def write_inference_config(path: str | Path, *, lora_file: str, base_model: str,
     }
     config.update(extra or {})
     target = Path(path)
-    _atomic_write(target, lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n"))
+    atomic_write(target, lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n"))
     return target
 
 

@@ -6,12 +6,12 @@ version, so a repeated or resumed job skips encoding and a changed input re-enco
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from ..files import atomic_write
 
 #: Bump when what is stored changes meaning.
 ENCODER_VERSION = "1"
@@ -55,13 +55,5 @@ class TensorCache:
 
     def put(self, kind: str, key: str, tensors: dict[str, torch.Tensor]) -> None:
         """Store tensors atomically."""
-        path = self._path(kind, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=path.parent)
-        os.close(fd)
-        try:
-            save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        out = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+        atomic_write(self._path(kind, key), lambda tmp: save_file(out, tmp), fsync=False)  # a torn entry is a miss
