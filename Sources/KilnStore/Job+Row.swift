@@ -18,30 +18,48 @@ func jsonText<T: Encodable>(_ value: T?) throws -> String? {
     return String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
 }
 
+/// Reads the `jobs` columns that ``Job`` and ``JobStatus`` share, so both refuse a bad value
+/// with the same ``JobStoreError/corruptRow(table:id:reason:)``.
+struct JobRowReader {
+    let row: Row
+    /// The job's id as stored, for error messages.
+    let id: String
+
+    func corrupt(_ reason: String) -> JobStoreError {
+        .corruptRow(table: "jobs", id: id, reason: reason)
+    }
+
+    /// The JSON value in `column`, or nil when it is NULL.
+    func json<T: Decodable>(_ type: T.Type, _ column: String) throws -> T? {
+        guard let text: String = row[column] else { return nil }
+        do {
+            return try JSONDecoder().decode(type, from: Data(text.utf8))
+        } catch {
+            throw corrupt("column \(column): \(error)")
+        }
+    }
+
+    func state() throws -> JobState {
+        let text: String = row["state"]
+        guard let state = JobState(rawValue: text) else { throw corrupt("unknown state \(text)") }
+        return state
+    }
+
+    func stage() throws -> JobStage? {
+        guard let text: String = row["stage"] else { return nil }
+        guard let stage = JobStage(rawValue: text) else { throw corrupt("unknown stage \(text)") }
+        return stage
+    }
+}
+
 extension Job {
     /// Reads a job from a row selected with ``jobColumns``.
     init(row: Row) throws {
-        let idText: String = row["id"]
-        func corrupt(_ reason: String) -> JobStoreError {
-            .corruptRow(table: "jobs", id: idText, reason: reason)
-        }
-        func decode<T: Decodable>(_ type: T.Type, _ column: String) throws -> T? {
-            guard let text: String = row[column] else { return nil }
-            do {
-                return try JSONDecoder().decode(type, from: Data(text.utf8))
-            } catch {
-                throw corrupt("column \(column): \(error)")
-            }
-        }
-        guard let id = UUID(uuidString: idText) else { throw corrupt("id is not a UUID") }
-        let stateText: String = row["state"]
-        guard let state = JobState(rawValue: stateText) else { throw corrupt("unknown state \(stateText)") }
-        var stage: JobStage?
-        if let stageText: String = row["stage"] {
-            guard let known = JobStage(rawValue: stageText) else { throw corrupt("unknown stage \(stageText)") }
-            stage = known
-        }
-        guard let request = try decode(TrainingRequest.self, "request") else { throw corrupt("no request") }
+        let reader = JobRowReader(row: row, id: row["id"])
+        guard let id = UUID(uuidString: reader.id) else { throw reader.corrupt("id is not a UUID") }
+        let state = try reader.state()
+        let stage = try reader.stage()
+        guard let request = try reader.json(TrainingRequest.self, "request") else { throw reader.corrupt("no request") }
         let date = { (column: String) -> Date? in (row[column] as Double?).map(Date.init(timeIntervalSince1970:)) }
         self.init(
             id: id,
@@ -49,12 +67,12 @@ extension Job {
             request: request,
             state: state,
             stage: stage,
-            progress: try decode(JobProgress.self, "progress"),
+            progress: try reader.json(JobProgress.self, "progress"),
             createdAt: date("created_at") ?? Date(timeIntervalSince1970: 0),
             startedAt: date("started_at"),
             finishedAt: date("finished_at"),
             result: row["result"],
-            failure: try decode(JobFailure.self, "failure"),
+            failure: try reader.json(JobFailure.self, "failure"),
             attempt: row["attempt"],
             leaseOwner: row["lease_owner"],
             leaseExpiresAt: date("lease_expires_at"),

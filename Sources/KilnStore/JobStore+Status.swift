@@ -17,33 +17,16 @@ extension JobStore {
     }
 
     private static func status(id: UUID, row: Row, db: Database, queue: QueueSnapshot) throws -> JobStatus {
-        let idText = id.uuidString
-        func decode<T: Decodable>(_ type: T.Type, _ column: String) throws -> T? {
-            guard let text: String = row[column] else { return nil }
-            do {
-                return try JSONDecoder().decode(type, from: Data(text.utf8))
-            } catch {
-                throw JobStoreError.corruptRow(table: "jobs", id: idText, reason: "column \(column): \(error)")
-            }
-        }
-        let stateText: String = row["state"]
-        guard let state = JobState(rawValue: stateText) else {
-            throw JobStoreError.corruptRow(table: "jobs", id: idText, reason: "unknown state \(stateText)")
-        }
-        var status = JobStatus(id: id, state: state, inferenceTimeSeconds: row["inference_time_seconds"])
-        if let stageText: String = row["stage"] {
-            guard let stage = JobStage(rawValue: stageText) else {
-                throw JobStoreError.corruptRow(table: "jobs", id: idText, reason: "unknown stage \(stageText)")
-            }
-            status.stage = stage
-        }
+        let reader = JobRowReader(row: row, id: id.uuidString)
+        let state = try reader.state()
+        var status = JobStatus(id: id, state: state, stage: try reader.stage(), inferenceTimeSeconds: row["inference_time_seconds"])
         switch state {
         case .queued:
             status.queuePosition = try queue.position(of: row["seq"], in: db)
         case .running:
-            status.progress = try decode(JobProgress.self, "progress")
+            status.progress = try reader.json(JobProgress.self, "progress")
         case .succeeded, .failed, .cancelled:
-            status.failure = try decode(JobFailure.self, "failure")
+            status.failure = try reader.json(JobFailure.self, "failure")
         }
         return status
     }

@@ -39,6 +39,30 @@ import KilnCore
         #expect(ended.state == .failed && ended.failure == failure && ended.inferenceTimeSeconds == 4.5 && ended.queuePosition == nil)
     }
 
+    @Test func aCorruptRowIsRefusedAlikeByStatusAndJob() throws {
+        let folder = try TemporaryFolder()
+        let store = try JobStore(path: folder.storePath)
+        let job = try store.submit(owner: "o", request: sampleRequest())
+        let idText = job.id.uuidString
+        for (sql, reason) in [
+            ("UPDATE jobs SET state = 'exploded' WHERE id = ?", "unknown state exploded"),
+            ("UPDATE jobs SET state = 'running', stage = 'dreaming' WHERE id = ?", "unknown stage dreaming"),
+        ] {
+            try store.write("corrupt a row") { db in try db.execute(sql: sql, arguments: [idText]) }
+            let expected = JobStoreError.corruptRow(table: "jobs", id: idText, reason: reason)
+            #expect(throws: expected) { try store.status(id: job.id) }
+            #expect(throws: expected) { try store.job(id: job.id) }
+        }
+        try store.write("corrupt a row") { db in
+            try db.execute(sql: "UPDATE jobs SET stage = NULL, progress = '{not json' WHERE id = ?", arguments: [idText])
+        }
+        for read in [{ _ = try store.status(id: job.id) }, { _ = try store.job(id: job.id) }] {
+            let error = try #require(throws: JobStoreError.self, performing: read)
+            guard case .corruptRow("jobs", idText, let reason) = error else { Issue.record("\(error)"); continue }
+            #expect(reason.hasPrefix("column progress: "))
+        }
+    }
+
     @Test func positionsStayExactThroughRandomQueueChanges() throws {
         let folder = try TemporaryFolder()
         let store = try JobStore(path: folder.storePath)
