@@ -22,9 +22,10 @@ from peft.tuners.lora.layer import LoraLayer
 from safetensors.torch import save_file
 
 from .files import atomic_write
+# Checkpoints save their LoRA in the release key layout too: one prefix (ltx-core's
+# `LTXV_LORA_COMFY_RENAMING_MAP` strips it, ComfyUI expects it) for both.
+from .train.checkpointing import KEY_PREFIX
 
-#: Prefix ltx-core's `LTXV_LORA_COMFY_RENAMING_MAP` strips and ComfyUI expects.
-KEY_PREFIX = "diffusion_model."
 LORA_FILE_NAME = "lora.safetensors"
 CONFIG_FILE_NAME = "config.json"
 #: Wrapper prefixes that are not part of the model's own module paths.
