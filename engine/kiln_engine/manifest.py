@@ -27,11 +27,22 @@ class Sample:
         return self.frames == 1
 
 
+def _dataset_file(folder: Path, root: Path, obj: dict, key: str, where: str) -> Path:
+    """The resolved file that `obj[key]` names; it must exist inside the dataset folder (`root` is it resolved)."""
+    file = (folder / obj[key]).resolve()
+    if root not in file.parents:
+        raise BadDataset(f"{where}: field '{key}' must stay inside the dataset folder")
+    if not file.is_file():
+        raise BadDataset(f"{where}: {key} file {obj[key]} does not exist in {folder}")
+    return file
+
+
 def read_manifest(path: Path) -> list[Sample]:
     """Parse and check manifest.jsonl; every referenced file must exist. Raises `BadDataset`."""
     if not path.is_file():
         raise BadDataset(f"manifest {path} does not exist; the dataset stage must write manifest.jsonl")
     folder = path.parent
+    root = folder.resolve()
     samples: list[Sample] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -54,20 +65,12 @@ def read_manifest(path: Path) -> list[Sample]:
             raise BadDataset(f"{where}: width and height must be positive multiples of 32, got {width}x{height}")
         if frames % 8 != 1:
             raise BadDataset(f"{where}: field 'frames' must be 8k+1 (1 for an image), got {frames}")
-        media = (folder / obj["media"]).resolve()
-        if folder.resolve() not in media.parents:
-            raise BadDataset(f"{where}: field 'media' must stay inside the dataset folder")
-        if not media.is_file():
-            raise BadDataset(f"{where}: media file {obj['media']} does not exist in {folder}")
+        media = _dataset_file(folder, root, obj, "media", where)
         audio = None
         if obj.get("audio") is not None:
             if not isinstance(obj["audio"], str):
                 raise BadDataset(f"{where}: field 'audio' must be a file name or null")
-            audio = (folder / obj["audio"]).resolve()
-            if folder.resolve() not in audio.parents:
-                raise BadDataset(f"{where}: field 'audio' must stay inside the dataset folder")
-            if not audio.is_file():
-                raise BadDataset(f"{where}: audio file {obj['audio']} does not exist in {folder}")
+            audio = _dataset_file(folder, root, obj, "audio", where)
         samples.append(Sample(id=obj["id"], media=media, audio=audio, caption=obj["caption"], width=width,
                               height=height, frames=frames, fps=float(fps)))
     if not samples:
