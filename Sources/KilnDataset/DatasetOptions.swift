@@ -5,13 +5,13 @@ import KilnCore
 ///
 /// Kept separate from the full request so the pipeline can run from the CLI without a server.
 public struct DatasetOptions: Sendable, Codable, Equatable {
-    /// Frames per video sample; 9...121 with `n % 8 == 1`. fal default 89.
+    /// Frames per video sample; 9...121 with `n % 8 == 1`.
     public var numberOfFrames: Int
-    /// Frames per second of every conformed clip; 8...60. fal default 25.
+    /// Frames per second of every conformed clip; 8...60.
     public var frameRate: Int
-    /// Resolution bucket. fal default `medium`.
+    /// Resolution bucket.
     public var resolution: Resolution
-    /// Aspect ratio bucket. fal default `1:1`.
+    /// Aspect ratio bucket.
     public var aspectRatio: AspectRatio
     /// Prepended to every caption that does not already contain it; empty means none.
     public var triggerPhrase: String
@@ -19,7 +19,7 @@ public struct DatasetOptions: Sendable, Codable, Equatable {
     public var autoScaleInput: Bool
     /// Cut long videos at scene changes.
     public var splitInputIntoScenes: Bool
-    /// Videos longer than this many seconds are split into scenes; 1...60. fal default 30.
+    /// Videos longer than this many seconds are split into scenes; 1...60.
     public var splitInputDurationThreshold: Double
     /// `true`/`false`, or `nil` for "on when any source video has an audio stream".
     public var withAudio: Bool?
@@ -30,20 +30,24 @@ public struct DatasetOptions: Sendable, Codable, Equatable {
     /// Also write a zip of the prepared folder.
     public var debugDataset: Bool
 
-    /// Creates options; every argument defaults to fal's default.
+    /// fal's defaults, taken from ``TrainingRequest`` (the schema's single source) so the CLI and
+    /// the API cannot drift apart.
+    @usableFromInline static let falDefaults = DatasetOptions(request: TrainingRequest(trainingDataURL: ""))
+
+    /// Creates options; every argument defaults to fal's default (``TrainingRequest``'s).
     public init(
-        numberOfFrames: Int = 89,
-        frameRate: Int = 25,
-        resolution: Resolution = .medium,
-        aspectRatio: AspectRatio = .square,
-        triggerPhrase: String = "",
-        autoScaleInput: Bool = false,
-        splitInputIntoScenes: Bool = true,
-        splitInputDurationThreshold: Double = 30,
-        withAudio: Bool? = nil,
-        audioNormalize: Bool = true,
-        audioPreservePitch: Bool = true,
-        debugDataset: Bool = false
+        numberOfFrames: Int = DatasetOptions.falDefaults.numberOfFrames,
+        frameRate: Int = DatasetOptions.falDefaults.frameRate,
+        resolution: Resolution = DatasetOptions.falDefaults.resolution,
+        aspectRatio: AspectRatio = DatasetOptions.falDefaults.aspectRatio,
+        triggerPhrase: String = DatasetOptions.falDefaults.triggerPhrase,
+        autoScaleInput: Bool = DatasetOptions.falDefaults.autoScaleInput,
+        splitInputIntoScenes: Bool = DatasetOptions.falDefaults.splitInputIntoScenes,
+        splitInputDurationThreshold: Double = DatasetOptions.falDefaults.splitInputDurationThreshold,
+        withAudio: Bool? = DatasetOptions.falDefaults.withAudio,
+        audioNormalize: Bool = DatasetOptions.falDefaults.audioNormalize,
+        audioPreservePitch: Bool = DatasetOptions.falDefaults.audioPreservePitch,
+        debugDataset: Bool = DatasetOptions.falDefaults.debugDataset
     ) {
         self.numberOfFrames = numberOfFrames
         self.frameRate = frameRate

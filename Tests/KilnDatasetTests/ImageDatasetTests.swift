@@ -1,4 +1,5 @@
 import Foundation
+import KilnCore
 import Testing
 @testable import KilnDataset
 
@@ -73,6 +74,11 @@ import Testing
             do { try options.validate() } catch { #expect(error.description.hasPrefix(field)) }
         }
         #expect(DatasetOptions().width == 768 && DatasetOptions().height == 768)
+        // The defaults are fal's, the same as an API request's.
+        let defaults = DatasetOptions()
+        #expect(defaults.numberOfFrames == 89 && defaults.frameRate == 25 && defaults.splitInputDurationThreshold == 30)
+        #expect(defaults.splitInputIntoScenes && !defaults.autoScaleInput && defaults.withAudio == nil && !defaults.debugDataset)
+        #expect(defaults == DatasetOptions(request: TrainingRequest(trainingDataURL: "https://example.com/data.zip")))
         #expect(DatasetOptions(resolution: .high, aspectRatio: .portrait).width == 704)
     }
 
