@@ -34,6 +34,7 @@ from kiln_engine.encode.encoder import EncodedSample
 from kiln_engine.events import EventSink
 from kiln_engine.models.checkpoint import ModelLoader, locate_model
 from kiln_engine.models.tiny import ensure_tiny_model
+from kiln_engine.speed.probe import synthetic_sample
 from kiln_engine.train.batch import prepare_item
 from kiln_engine.train.loop import TrainConfig, Trainer
 from kiln_engine.train.lora import add_lora, target_modules
@@ -41,20 +42,6 @@ from kiln_engine.train.lora import add_lora, target_modules
 
 #: The clock steps are timed with: wall time by default, or this process's CPU time (--clock cpu).
 clock = time.perf_counter
-
-
-def make_sample(frames: int, size: int, seed: int) -> EncodedSample:
-    """Synthetic encoded clip: `frames` x `size` x `size` pixels -> tiny latents (16 ch), audio, contexts."""
-    g = torch.Generator().manual_seed(seed)
-    lf, lh = (frames - 1) // 8 + 1, size // 32
-    audio_t = round(frames / 25 * 25)
-    return EncodedSample(
-        id="bench", fps=25.0,
-        video_latent=torch.randn(16, lf, lh, lh, generator=g),
-        video_context=torch.randn(128, 32, generator=g), audio_context=torch.randn(128, 16, generator=g),
-        context_mask=torch.ones(128, dtype=torch.int64),
-        audio_latent=torch.randn(2, audio_t, 16, generator=g),
-    )
 
 
 def ours(loader: ModelLoader, sample: EncodedSample, steps: int, rank: int, sink_path: Path) -> list[float]:
@@ -131,7 +118,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         loader = ModelLoader(locate_model(ensure_tiny_model(Path(tmp), 0)), torch.device("cpu"), torch.float32)
-        sample = make_sample(args.frames, args.size, 0)
+        sample = synthetic_sample(args.frames, args.size, 0, text_tokens=128)
         warm = 3
         ours_t, bare_t = [], []
         for r in range(args.rounds):

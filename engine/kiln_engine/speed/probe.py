@@ -22,15 +22,15 @@ from ..train.lora import add_lora, lora_state_dict
 from ..train.objective import StepDraws, compute_loss
 
 
-def synthetic_sample(frames: int = 25, size: int = 128, seed: int = 0) -> EncodedSample:
-    """An encoded clip for the tiny model: `frames` x `size`^2 pixels worth of latents, audio, text."""
+def synthetic_sample(frames: int = 25, size: int = 128, seed: int = 0, text_tokens: int = 64) -> EncodedSample:
+    """An encoded clip for the tiny model: `frames` x `size`^2 pixels worth of latents, audio, `text_tokens` of text."""
     g = torch.Generator().manual_seed(seed)
     lf, lh = (frames - 1) // 8 + 1, size // 32
     return EncodedSample(
         id="probe", fps=25.0,
         video_latent=torch.randn(16, lf, lh, lh, generator=g),
-        video_context=torch.randn(64, 32, generator=g), audio_context=torch.randn(64, 16, generator=g),
-        context_mask=torch.ones(64, dtype=torch.int64),
+        video_context=torch.randn(text_tokens, 32, generator=g), audio_context=torch.randn(text_tokens, 16, generator=g),
+        context_mask=torch.ones(text_tokens, dtype=torch.int64),
         audio_latent=torch.randn(2, frames, 16, generator=g),
     )
 
