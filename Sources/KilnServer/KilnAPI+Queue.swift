@@ -61,11 +61,18 @@ extension KilnAPI {
         [HTTPField.Name("x-fal-request-id")!: id.uuidString.lowercased()]
     }
 
-    /// Parses the `{request_id}` path parameter; an unparsable id is simply not found.
+    /// The `{request_id}` path parameter, or nil when it is not a UUID (then simply not found).
+    static func requestID(_ context: KilnRequestContext) -> UUID? {
+        context.parameters.get("request_id").flatMap(UUID.init(uuidString:))
+    }
+
+    /// The answer for a request id that is unknown, malformed or another key's.
+    static let requestNotFound = APIError(.notFound, "Request not found: no such request_id for this API key", type: "not_found")
+
+    /// The job named by the `{request_id}` path parameter, if the caller owns it.
     func job(from context: KilnRequestContext) throws -> Job {
-        guard let text = context.parameters.get("request_id"), let id = UUID(uuidString: text),
-              let job = try store.job(id: id, owner: context.owner) else {
-            throw APIError(.notFound, "Request not found: no such request_id for this API key", type: "not_found")
+        guard let id = Self.requestID(context), let job = try store.job(id: id, owner: context.owner) else {
+            throw Self.requestNotFound
         }
         return job
     }
@@ -122,9 +129,8 @@ extension KilnAPI {
 
     /// `GET …/requests/{id}/status[?logs=1]`: one store read for the status and its queue position.
     func status(_ request: Request, context: KilnRequestContext) async throws -> Response {
-        guard let text = context.parameters.get("request_id"), let id = UUID(uuidString: text),
-              let status = try store.status(id: id, owner: context.owner) else {
-            throw APIError(.notFound, "Request not found: no such request_id for this API key", type: "not_found")
+        guard let id = Self.requestID(context), let status = try store.status(id: id, owner: context.owner) else {
+            throw Self.requestNotFound
         }
         let logs = Self.wantsLogs(request) ? try store.logs(jobID: id, afterSeq: nil) : nil
         return Self.json(statusObject(status, logs: logs), status: status.state.isTerminal ? .ok : .accepted,
@@ -186,12 +192,12 @@ extension KilnAPI {
 
     /// `PUT …/requests/{id}/cancel`.
     func cancel(_ request: Request, context: KilnRequestContext) async throws -> Response {
-        guard let text = context.parameters.get("request_id"), let id = UUID(uuidString: text) else {
+        guard let id = Self.requestID(context) else {
             return Self.json(["status": "NOT_FOUND"], status: .notFound)
         }
         switch try store.requestCancel(id: id, owner: context.owner) {
         case .cancelledWhileQueued, .cancellationRequested:
-            context.logger.info("cancel requested", metadata: ["request_id": .string(text.lowercased())])
+            context.logger.info("cancel requested", metadata: ["request_id": .string(id.uuidString.lowercased())])
             return Self.json(["status": "CANCELLATION_REQUESTED"], status: .accepted, headers: Self.requestIDHeader(id))
         case .alreadyCompleted:
             return Self.json(["status": "ALREADY_COMPLETED"], status: .badRequest, headers: Self.requestIDHeader(id))
