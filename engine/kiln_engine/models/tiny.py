@@ -48,6 +48,14 @@ def _prefixed(prefix: str, sd: dict[str, torch.Tensor]) -> dict[str, torch.Tenso
     return {prefix + k: v.detach().clone().contiguous() for k, v in sd.items()}
 
 
+def _vae_state_dict(prefix: str, encoder: torch.nn.Module, decoder: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A VAE's keys as the release stores them: the latent statistics once, at the top, from the encoder."""
+    stats = "per_channel_statistics."
+    out = {(prefix + k if k.startswith(stats) else prefix + "encoder." + k): v for k, v in encoder.state_dict().items()}
+    out.update({prefix + "decoder." + k: v for k, v in decoder.state_dict().items() if not k.startswith(stats)})
+    return {k: v.detach().clone().contiguous() for k, v in out.items()}
+
+
 def _ltx_state_dict(seed: int) -> dict[str, torch.Tensor]:
     cfg = tiny_config()
     gen = torch.Generator().manual_seed(seed)
@@ -72,22 +80,12 @@ def _ltx_state_dict(seed: int) -> dict[str, torch.Tensor]:
     decoder = VideoDecoderConfigurator.from_config(cfg)
     _init_empty(encoder, gen)
     _init_empty(decoder, gen)
-    for k, v in encoder.state_dict().items():
-        key = "vae." + k if k.startswith("per_channel_statistics.") else "vae.encoder." + k
-        sd[key] = v.detach().clone().contiguous()
-    for k, v in decoder.state_dict().items():
-        if not k.startswith("per_channel_statistics."):
-            sd["vae.decoder." + k] = v.detach().clone().contiguous()
+    sd.update(_vae_state_dict("vae.", encoder, decoder))
 
     audio_encoder = AudioEncoderConfigurator.from_config(cfg)
     audio_decoder = AudioDecoderConfigurator.from_config(cfg)
     _init_empty(audio_encoder, gen)
-    for k, v in audio_encoder.state_dict().items():
-        key = "audio_vae." + k if k.startswith("per_channel_statistics.") else "audio_vae.encoder." + k
-        sd[key] = v.detach().clone().contiguous()
-    for k, v in audio_decoder.state_dict().items():
-        if not k.startswith("per_channel_statistics."):
-            sd["audio_vae.decoder." + k] = v.detach().clone().contiguous()
+    sd.update(_vae_state_dict("audio_vae.", audio_encoder, audio_decoder))
 
     vocoder = VocoderConfigurator.from_config(cfg)
     sd.update(_prefixed("vocoder.", vocoder.state_dict()))
