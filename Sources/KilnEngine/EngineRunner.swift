@@ -56,6 +56,12 @@ public struct EngineRunner: Sendable {
         onEvent: @escaping @Sendable (EngineEvent) async -> Void = { _ in },
         onStderrLine: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(KilnEngineError) -> EngineOutcome {
+        let path = try Self.writeSpec(spec, in: directory)
+        return try await run(specFile: path, workingDirectory: directory, onEvent: onEvent, onStderrLine: onStderrLine)
+    }
+
+    /// Writes `spec` as `spec.json` into `directory` (created if needed) and returns its path.
+    public static func writeSpec(_ spec: some Encodable, in directory: String) throws(KilnEngineError) -> String {
         let path = (directory as NSString).appendingPathComponent("spec.json")
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -66,7 +72,7 @@ public struct EngineRunner: Sendable {
         } catch {
             throw .specNotWritable(path: path, reason: "\(error)")
         }
-        return try await run(specFile: path, workingDirectory: directory, onEvent: onEvent, onStderrLine: onStderrLine)
+        return path
     }
 
     /// Runs the engine on an existing spec file.

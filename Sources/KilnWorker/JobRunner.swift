@@ -209,17 +209,13 @@ public struct JobRunner: Sendable {
         }
     }
 
-    /// Writes `engine/spec.json` atomically (write, then rename over any older one).
+    /// Writes `engine/spec.json` the way ``EngineRunner`` does; a failure is the server's, not the request's.
     private func writeSpec(_ spec: EngineSpec, folder: JobFolder) throws -> String {
-        let path = (folder.engine as NSString).appendingPathComponent("spec.json")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let temporary = path + ".tmp"
-        try encoder.encode(spec).write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, path) == 0 else {
-            throw JobFailure(statusCode: 500, type: "internal_error", message: "could not write the engine spec \(path) (errno \(errno))")
+        do {
+            return try EngineRunner.writeSpec(spec, in: folder.engine)
+        } catch {
+            throw JobFailure(statusCode: 500, type: "internal_error", message: error.description)
         }
-        return path
     }
 
     private func handle(_ event: EngineEvent, folder: JobFolder, reporter: JobReporter) {
