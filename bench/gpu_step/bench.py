@@ -213,9 +213,7 @@ def count_flops_only(args: argparse.Namespace) -> int:
     with torch.device("meta"):
         model = LTXModelConfigurator.from_config({"transformer": cfg}).to(torch.bfloat16)
     item = prepare_item(job_tensors(cfg, args.frames, width, height, args.text_tokens, args.fps, seed=0),
-                        torch.device("cpu"), torch.bfloat16, with_audio=True)
-    for name in ("video_tokens", "video_positions", "video_context", "audio_context", "context_mask", "audio_tokens", "audio_positions"):
-        setattr(item, name, getattr(item, name).to("meta"))
+                        torch.device("cpu"), torch.bfloat16, with_audio=True).to(torch.device("meta"))
     flops = forward_flops(model, item, contextlib.nullcontext())
     n = sum(p.numel() for p in model.parameters())
     lf, lh, lw = (args.frames - 1) // 8 + 1, height // 32, width // 32
