@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kiln_engine.events import EventSink
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -22,22 +24,17 @@ def spec_dict(manifest: Path, out: Path, cache: Path, **overrides: Any) -> dict[
     return spec
 
 
-class ListSink:
-    """An EventSink stand-in for in-process runs that keeps the events."""
+class ListSink(EventSink):
+    """An EventSink for in-process runs that keeps the events."""
 
-    def __new__(cls):  # noqa: D102
-        from kiln_engine.events import EventSink
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+        super().__init__(self.buffer)
 
-        class _Sink(EventSink):
-            def __init__(self) -> None:
-                self.buffer = io.StringIO()
-                super().__init__(self.buffer)
-
-            @property
-            def events(self) -> list[dict[str, Any]]:
-                return [json.loads(line) for line in self.buffer.getvalue().splitlines()]
-
-        return _Sink()
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Every event emitted so far, decoded."""
+        return [json.loads(line) for line in self.buffer.getvalue().splitlines()]
 
 
 def run_in_process(spec: dict[str, Any]):
