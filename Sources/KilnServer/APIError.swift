@@ -66,7 +66,7 @@ public struct APIError: Error, CustomStringConvertible, HTTPResponseError, Senda
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
-        if let errorType { fields[HTTPField.Name("x-fal-error-type")!] = errorType }
+        if let errorType { fields[.falErrorType] = errorType }
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

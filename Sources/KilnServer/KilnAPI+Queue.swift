@@ -58,7 +58,7 @@ extension KilnAPI {
     }
 
     static func requestIDHeader(_ id: UUID) -> HTTPFields {
-        [HTTPField.Name("x-fal-request-id")!: id.uuidString.lowercased()]
+        [.falRequestID: id.uuidString.lowercased()]
     }
 
     /// The `{request_id}` path parameter, or nil when it is not a UUID (then simply not found).
@@ -162,8 +162,8 @@ extension KilnAPI {
             return .init(events: [data], done: status.state.isTerminal)
         }
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
-        headers[HTTPField.Name("x-fal-request-id")!] = jobID.uuidString.lowercased()
-        headers[HTTPField.Name("x-accel-buffering")!] = "no"
+        headers[.falRequestID] = jobID.uuidString.lowercased()
+        headers[.accelBuffering] = "no"
         return Response(status: .ok, headers: headers, body: body)
     }
 
@@ -179,7 +179,7 @@ extension KilnAPI {
         case .failed, .cancelled:
             let failure = job.failure ?? JobFailure(statusCode: 500, type: "unknown", message: "the job ended without a result")
             var fields = headers
-            fields[HTTPField.Name("x-fal-error-type")!] = failure.type
+            fields[.falErrorType] = failure.type
             return Self.json(["detail": failure.message, "error_type": failure.type],
                              status: HTTPResponse.Status(code: failure.statusCode), headers: fields)
         }
