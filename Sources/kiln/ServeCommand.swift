@@ -45,8 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-open"), help: "Allow open local mode (no API keys) on a non-loopback address. Anyone who can reach it can use it.")
     var allowOpen = false
 
-    @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @OptionGroup var log: LogLevelOption
 
     @OptionGroup(title: "In-process worker (ignored with --no-worker)")
     var worker: WorkerOptions
@@ -55,9 +54,6 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
         guard Self.parseSize(maxUploadSize) != nil else {
             throw ValidationError("--max-upload-size must be a positive byte count such as 1048576, 512M or 20G; got \(maxUploadSize)")
-        }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got \(logLevel)")
         }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key must be given together") }
         if let publicURL, !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) {
@@ -84,8 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "kiln.serve")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let logger = log.logger(label: "kiln.serve")
         let dataDirectory = dataDir.map(JobStore.expandingTilde) ?? JobStore.defaultDataDirectory()
         let configuration = ServerConfiguration(
             host: host,
@@ -102,10 +97,9 @@ struct ServeCommand: AsyncParsableCommand {
         let baseURL = SharedBaseURL(publicURL ?? configuration.listeningURL(boundPort: port))
         var services: [any Service] = []
         if !noWorker {
-            var workerLogger = Logger(label: "kiln.worker")
-            workerLogger.logLevel = logger.logLevel
             do {
-                services.append(try worker.makeWorker(dataDirectory: dataDirectory, baseURL: { baseURL.get() }, logger: workerLogger))
+                services.append(try worker.makeWorker(
+                    dataDirectory: dataDirectory, baseURL: { baseURL.get() }, logger: log.logger(label: "kiln.worker")))
             } catch let error as ValidationError {
                 throw error
             } catch {

@@ -107,21 +107,16 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var worker: WorkerOptions
 
-    @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @OptionGroup var log: LogLevelOption
 
     func validate() throws {
         guard publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://") else {
             throw ValidationError("--public-url must start with http:// or https://; got \(publicURL)")
         }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got \(logLevel)")
-        }
     }
 
     func run() async throws {
-        var logger = Logger(label: "kiln.worker")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let logger = log.logger(label: "kiln.worker")
         let dataDirectory = dataDir.map(JobStore.expandingTilde) ?? JobStore.defaultDataDirectory()
         let store: JobStore
         do {
