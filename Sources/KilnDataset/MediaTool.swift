@@ -1,5 +1,6 @@
 import Foundation
 import Subprocess
+import SystemPackage
 
 /// Runs Debian's `ffmpeg`/`ffprobe` as subprocesses and turns failures into `DatasetError`.
 struct MediaTool: Sendable {
@@ -18,9 +19,11 @@ struct MediaTool: Sendable {
 
     /// Runs `tool` with `arguments`; throws only when it cannot be started.
     func run(_ tool: String, _ arguments: [String], file: String) async throws(DatasetError) -> Output {
+        // Subprocess looks a bare name up in PATH and refuses one with a slash, so a path is run as given.
+        let executable: Executable = tool.contains("/") ? .path(FilePath(tool)) : .name(tool)
         do {
             let result = try await Subprocess.run(
-                .name(tool),
+                executable,
                 arguments: Arguments(arguments),
                 output: .string(limit: 64 << 20),
                 error: .string(limit: 8 << 20)

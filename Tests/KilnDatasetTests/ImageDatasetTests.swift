@@ -82,6 +82,19 @@ import Testing
         #expect(DatasetOptions(resolution: .high, aspectRatio: .portrait).width == 704)
     }
 
+    @Test func toolsRunByNameOrByAbsolutePath() async throws {
+        let root = try Fixtures.tempFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let image = root.appendingPathComponent("a.png")
+        try Fixtures.image(image, size: "40x30")
+        let path = try Fixtures.run("sh", ["-c", "command -v ffprobe"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(path.hasPrefix("/"))
+        for tool in [MediaTool(), MediaTool(ffprobe: path)] {
+            let probe = try await tool.probe(image, kind: .image, displayName: "a.png")
+            #expect(probe.displayWidth == 40 && probe.displayHeight == 30, "\(tool.ffprobe)")
+        }
+    }
+
     @Test func sceneRangesMergeShortScenes() {
         let ranges = SceneDetector.ranges(cuts: [0.5, 5, 5.4, 9.8], duration: 10, minimum: 1)
         #expect(ranges == [0..<5, 5..<10])
