@@ -224,8 +224,6 @@ public struct DatasetPreparer: Sendable {
                         result.scenes = [0..<probe.duration]
                     }
                 }
-            } catch let error as DatasetError {
-                result.failure = "\(error)"
             } catch {
                 result.failure = "\(error)"
             }

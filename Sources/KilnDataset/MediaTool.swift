@@ -33,7 +33,7 @@ struct MediaTool: Sendable {
             case let .exited(code): status = Int32(code)
             case let .signaled(signal): status = 128 + Int32(signal)
             }
-            return Output(status: status, stdout: result.standardOutput ?? "", stderr: result.standardError ?? "")
+            return Output(status: status, stdout: result.standardOutput, stderr: result.standardError)
         } catch {
             throw .toolFailed(tool: tool, file: file, message: "could not run \(tool) (\(error)); install ffmpeg")
         }
