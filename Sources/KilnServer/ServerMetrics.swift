@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import Synchronization
 
 /// The Prometheus registry behind `GET /metrics`: request counts and latencies by route,
 /// and jobs by state (refreshed from the store at each scrape).
@@ -15,20 +16,42 @@ public final class ServerMetrics: Sendable {
     /// Creates an empty registry.
     public init() {}
 
+    /// The collectors of one method, route and status.
+    private struct RequestSeries: Hashable {
+        var method: String
+        var route: String
+        var status: Int
+    }
+
+    /// Collectors already registered, so a request does not pay for the registry's name,
+    /// label, help-text and bucket checks each time it records.
+    private let requestSeries = Mutex<[RequestSeries: (requests: Counter, duration: DurationHistogram)]>([:])
+
     /// Records one finished request.
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {
-        let labels = [("method", method), ("route", route), ("status", String(status))]
-        registry.makeCounter(
-            descriptor: .init(namespace: "kiln", metricName: "http_requests", unitName: "total",
-                              helpText: "HTTP requests answered, by method, route and status."),
-            labels: labels
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: .init(namespace: "kiln", metricName: "http_request_duration", unitName: "seconds",
-                              helpText: "Time to answer an HTTP request (headers), by method and route."),
-            labels: [("method", method), ("route", route)],
-            buckets: Self.latencyBuckets
-        ).record(duration)
+        let key = RequestSeries(method: method, route: route, status: status)
+        let series = requestSeries.withLock { $0[key] } ?? makeRequestSeries(key)
+        series.requests.increment()
+        series.duration.record(duration)
+    }
+
+    private func makeRequestSeries(_ key: RequestSeries) -> (requests: Counter, duration: DurationHistogram) {
+        let series = (
+            requests: registry.makeCounter(
+                descriptor: .init(namespace: "kiln", metricName: "http_requests", unitName: "total",
+                                  helpText: "HTTP requests answered, by method, route and status."),
+                labels: [("method", key.method), ("route", key.route), ("status", String(key.status))]
+            ),
+            duration: registry.makeDurationHistogram(
+                descriptor: .init(namespace: "kiln", metricName: "http_request_duration", unitName: "seconds",
+                                  helpText: "Time to answer an HTTP request (headers), by method and route."),
+                labels: [("method", key.method), ("route", key.route)],
+                buckets: Self.latencyBuckets
+            )
+        )
+        // The registry hands back the same collectors to a racing caller, so either copy is fine.
+        requestSeries.withLock { $0[key] = series }
+        return series
     }
 
     /// Sets the jobs-by-state gauges.
