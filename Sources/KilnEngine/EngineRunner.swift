@@ -85,6 +85,17 @@ public struct EngineRunner: Sendable {
         onEvent: @escaping @Sendable (EngineEvent) async -> Void = { _ in },
         onStderrLine: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(KilnEngineError) -> EngineOutcome {
+        try await run(engineArguments: ["run", specFile], workingDirectory: workingDirectory, onEvent: onEvent,
+                      onStderrLine: onStderrLine)
+    }
+
+    /// Runs `python -m kiln_engine <engineArguments>` and reads its events (see ``run(specFile:workingDirectory:onEvent:onStderrLine:)``).
+    func run(
+        engineArguments: [String],
+        workingDirectory: String? = nil,
+        onEvent: @escaping @Sendable (EngineEvent) async -> Void = { _ in },
+        onStderrLine: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws(KilnEngineError) -> EngineOutcome {
         let state = RunState(tailLines: stderrTailLines)
         let python = self.python
         var overrides: [Environment.Key: String?] = ["PYTHONUNBUFFERED": "1"]
@@ -105,7 +116,7 @@ public struct EngineRunner: Sendable {
         let child = Task { () async throws -> TerminationStatus in
             let result = try await Subprocess.run(
                 .path(FilePath(python.path)),
-                arguments: ["-m", "kiln_engine", "run", specFile],
+                arguments: Arguments(["-m", "kiln_engine"] + engineArguments),
                 environment: environmentValue,
                 workingDirectory: directory,
                 platformOptions: options,

@@ -46,7 +46,7 @@ struct ModelsCommand: AsyncParsableCommand {
                 print("Files look complete (engine check skipped).")
                 return
             }
-            let description = try engineDescription(folder)
+            let description = try await engineDescription(folder)
             print("Engine check: the engine can load this folder.")
             for key in description.keys.sorted() {
                 print("  \(key.padding(toLength: 28, withPad: " ", startingAt: 0)) \(description[key] ?? "")")
@@ -54,45 +54,27 @@ struct ModelsCommand: AsyncParsableCommand {
             print("Use it with: kiln serve --model \(folder) --device cuda")
         }
 
-        /// Runs `python -m kiln_engine model-info FOLDER` and returns its `model` event's fields.
-        private func engineDescription(_ folder: String) throws -> [String: String] {
-            let python: PythonInterpreter
+        /// The engine's description of the folder (`python -m kiln_engine model-info FOLDER`).
+        private func engineDescription(_ folder: String) async throws -> [String: String] {
+            var runner: EngineRunner
             do {
-                python = try PythonLocator().locate()
+                runner = try EngineRunner.locatingPython()
             } catch {
                 throw ValidationError("\(error)")
             }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: python.path)
-            process.arguments = ["-m", "kiln_engine", "model-info", folder]
-            var environment = ProcessInfo.processInfo.environment
-            if let engine = python.engineDirectory {
-                environment["PYTHONPATH"] = engine + (environment["PYTHONPATH"].map { ":" + $0 } ?? "")
+            runner.stderrTailLines = 5
+            let described: [String: String]
+            do throws(KilnEngineError) {
+                described = try await runner.describeModel(folder: folder)
+            } catch .engineFailed(let kind, let message, _) {
+                print("Engine check FAILED (\(kind)): \(message)")
+                throw ExitCode.failure
+            } catch {
+                print("Engine check FAILED: \(error)")
+                throw ExitCode.failure
             }
-            process.environment = environment
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let output = out.fileHandleForReading.readDataToEndOfFile()
-            let errors = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            var described: [String: String] = [:]
-            for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
-                switch object["event"] as? String {
-                case "model":
-                    for (key, value) in object where key != "event" { described[key] = "\(value)" }
-                case "error":
-                    print("Engine check FAILED (\(object["type"] ?? "error")): \(object["message"] ?? "")")
-                    throw ExitCode.failure
-                default:
-                    continue
-                }
-            }
-            guard process.terminationStatus == 0, !described.isEmpty else {
-                let tail = String(decoding: errors, as: UTF8.self).split(separator: "\n").suffix(5).joined(separator: "\n")
-                print("Engine check FAILED (exit code \(process.terminationStatus)):\n\(tail)")
+            guard !described.isEmpty else {
+                print("Engine check FAILED: the engine did not describe the model")
                 throw ExitCode.failure
             }
             return described
