@@ -56,17 +56,12 @@ public struct DatasetFetcher: Sendable {
         throw .fetchFailed(url: url.absoluteString, attempts: attempt, reason: lastReason)
     }
 
-    /// Checks the URL's scheme and resolved addresses; returns the address to connect to
-    /// (nil when private addresses are allowed and no pinning is needed).
-    func check(_ url: URL, original: URL) async throws(DatasetError) -> String? {
-        try await AddressPolicy.checkedAddress(for: url, allowPrivate: limits.allowPrivateURLs, isForbidden: isForbidden)
-    }
-
     private func fetchOnce(_ original: URL, to destination: URL, deadline: Date,
                            progress: @Sendable (DatasetProgress) -> Void) async throws {
         var url = original
         for _ in 0...Self.maxRedirects {
-            let pinned = try await check(url, original: original)
+            // The address to connect to; nil when private addresses are allowed (nothing to pin).
+            let pinned = try await AddressPolicy.checkedAddress(for: url, allowPrivate: limits.allowPrivateURLs, isForbidden: isForbidden)
             var configuration = HTTPClient.Configuration(
                 redirectConfiguration: .disallow,
                 timeout: .init(connect: .seconds(15), read: .seconds(60))
