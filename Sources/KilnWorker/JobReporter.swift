@@ -101,8 +101,8 @@ extension JobProgress {
         return parts.joined(separator: " · ")
     }
 
-    /// `47s`, `3m05s`, `1h02m`.
-    static func duration(_ seconds: Double) -> String {
+    /// `47s`, `3m05s`, `1h02m`: an ETA as the job log and `kiln train`'s progress bar show it.
+    public static func duration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         if s < 60 { return "\(s)s" }
         if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }

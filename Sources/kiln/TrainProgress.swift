@@ -86,15 +86,8 @@ final class TrainProgress: Sendable {
         var text = "\(name) [" + String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled) + "] "
         text += "\(progress.step)/\(progress.total)"
         if let loss = progress.loss { text += String(format: "  loss %.4f", loss) }
-        if let eta = progress.etaSeconds { text += "  ETA \(Self.duration(eta))" }
+        if let eta = progress.etaSeconds { text += "  ETA \(JobProgress.duration(eta))" }
         return text
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        if s < 60 { return "\(s)s" }
-        if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
-        return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60)
     }
 
     private func write(_ text: String) {
