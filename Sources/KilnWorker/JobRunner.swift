@@ -85,13 +85,10 @@ public struct JobRunner: Sendable {
             return readReport(folder)
         }
         try reporter.enter(.fetching)
+        // A stored upload is already a local file here, so the preparer needs no resolver of its own.
         let source = try datasetSource(for: job)
         let preparer = DatasetPreparer(
-            options: DatasetOptions(request: job.request), limits: configuration.datasetLimits, logger: logger,
-            issuedFileResolver: { [store, configuration] url in
-                Self.issuedFilePath(url, owner: job.owner, store: store, dataDirectory: configuration.dataDirectory)
-                    .map { URL(fileURLWithPath: $0) }
-            })
+            options: DatasetOptions(request: job.request), limits: configuration.datasetLimits, logger: logger)
         let progressLog = ProgressLogGate()
         let report = try await preparer.prepare(source: source, into: URL(fileURLWithPath: folder.root)) { progress in
             switch progress {
