@@ -3,7 +3,7 @@ import KilnEngine
 import Testing
 @testable import KilnWorker
 
-/// `kiln models check`'s file-level check, on the tiny model folder the engine writes in the
+/// `kiln models check`'s file-level and engine checks, on the tiny model folder the engine writes in the
 /// same layout as the real LTX-2.3 release.
 @Suite("Model folder check")
 struct ModelCheckTests {
@@ -51,6 +51,24 @@ struct ModelCheckTests {
         let nothing = ModelFolderCheck(folder: empty)
         #expect(nothing.items.filter { !$0.present }.map(\.name) == ["LTX-2.3 checkpoint", "Gemma text encoder"])
         #expect(ModelFolderCheck(folder: temp.url.appendingPathComponent("nope").path).items.first?.present == false)
+    }
+
+    @Test("the engine describes a complete folder and calls an empty one ModelNotFound")
+    func engineDescription() async throws {
+        let temp = try TemporaryFolder("kiln-models")
+        let folder = try tinyModelFolder(in: temp)
+        let runner = EngineRunner(python: try PythonLocator().locate())
+        let described = try await runner.describeModel(folder: folder)
+        #expect(described["ltx_file"]?.hasPrefix(folder) == true, "\(described)")
+        #expect(described["layers"] != nil)
+
+        let empty = temp.url.appendingPathComponent("empty").path
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        await #expect {
+            try await runner.describeModel(folder: empty)
+        } throws: { error in
+            (error as? KilnEngineError)?.kind == .modelNotFound
+        }
     }
 
     @Test("--model and --device values are checked")
