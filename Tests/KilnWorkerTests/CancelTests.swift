@@ -22,21 +22,13 @@ extension WorkerEndToEnd {
 
             let folder = JobFolder(jobsDirectory: worker.configuration.jobsDirectory, id: job.id)
             let specPath = (folder.engine as NSString).appendingPathComponent("spec.json")
-            let deadline = ContinuousClock.now + .seconds(600)
-            while true {
-                let current = try store.job(id: job.id)
-                if current?.stage == .training && (current?.progress?.step ?? 0) >= 2 { break }
-                try #require(ContinuousClock.now < deadline, "training did not start")
-                try await Task.sleep(for: .milliseconds(100))
+            _ = try await wait(for: job.id, in: store, timeout: .seconds(600), "training to start") {
+                $0.stage == .training && ($0.progress?.step ?? 0) >= 2
             }
             #expect(!enginePIDs(specPath: specPath).isEmpty)
             #expect(try store.requestCancel(id: job.id) == .cancellationRequested)
 
-            let end = ContinuousClock.now + .seconds(240)
-            while try store.job(id: job.id)?.state != .cancelled {
-                try #require(ContinuousClock.now < end, "the job was not cancelled")
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            _ = try await wait(for: job.id, in: store, timeout: .seconds(240), "the job to be cancelled") { $0.state == .cancelled }
             let final = try #require(try store.job(id: job.id))
             #expect(final.failure?.type == "cancelled")
             #expect(enginePIDs(specPath: specPath).isEmpty, "an engine process survived the cancel")

@@ -9,20 +9,6 @@ extension WorkerEndToEnd {
     /// new worker finishes it from what the first one left (dataset, checkpoint).
     @Suite("Recovery after a worker stops", .serialized)
     struct RecoveryTests {
-        /// Waits until `condition` holds for the job, polling the store.
-        func wait(
-            for id: UUID, in store: JobStore, timeout: Duration, _ what: String, _ condition: (Job) -> Bool
-        ) async throws -> Job {
-            let deadline = ContinuousClock.now + timeout
-            while ContinuousClock.now < deadline {
-                if let job = try store.job(id: id), condition(job) { return job }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            let job = try store.job(id: id)
-            let logs = try store.logs(jobID: id).map(\.message).joined(separator: "\n")
-            throw CommandFailed(command: "waiting for \(what)", output: "job now \(String(describing: job?.state)) \(String(describing: job?.stage)) \(String(describing: job?.progress)); logs:\n\(logs)")
-        }
-
         @Test("killed during preparing_dataset, training or validating, the job still completes", arguments: [
             JobStage.preparingDataset, .training, .validating,
         ])

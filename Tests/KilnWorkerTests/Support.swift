@@ -41,6 +41,21 @@ func runCommand(_ executable: String, _ arguments: [String], in directory: URL? 
     return String(decoding: outData, as: UTF8.self)
 }
 
+/// Waits until `condition` holds for the job, polling the store; on timeout, throws with the job's
+/// state and logs.
+func wait(
+    for id: UUID, in store: JobStore, timeout: Duration, _ what: String, _ condition: (Job) -> Bool
+) async throws -> Job {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if let job = try store.job(id: id), condition(job) { return job }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    let job = try store.job(id: id)
+    let logs = try store.logs(jobID: id).map(\.message).joined(separator: "\n")
+    throw CommandFailed(command: "waiting for \(what)", output: "job now \(String(describing: job?.state)) \(String(describing: job?.stage)) \(String(describing: job?.progress)); logs:\n\(logs)")
+}
+
 /// Sample datasets made with ffmpeg: short clips with a sine tone and a caption each.
 enum SampleData {
     /// Writes `clips` videos of `seconds` each (with audio and `.txt` captions) zipped into `<folder>/data.zip`.
