@@ -60,23 +60,15 @@ public struct DatasetFetcher: Sendable {
                            progress: @Sendable (DatasetProgress) -> Void) async throws {
         var url = original
         for _ in 0...Self.maxRedirects {
-            // The address to connect to; nil when private addresses are allowed (nothing to pin).
-            let pinned = try await AddressPolicy.checkedAddress(for: url, allowPrivate: limits.allowPrivateURLs, isForbidden: isForbidden)
-            var configuration = HTTPClient.Configuration(
-                redirectConfiguration: .disallow,
+            // Redirects are followed here, one checked hop at a time.
+            let next = try await AddressPolicy.withCheckedClient(
+                for: url, allowPrivate: limits.allowPrivateURLs, isForbidden: isForbidden,
                 timeout: .init(connect: .seconds(15), read: .seconds(60))
-            )
-            if let pinned, let host = url.host { configuration.dnsOverride = [host: pinned] }
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-            do {
-                let next = try await download(url, client: client, to: destination, deadline: deadline, progress: progress)
-                try? await client.shutdown()
-                guard let next else { return }
-                url = next
-            } catch {
-                try? await client.shutdown()
-                throw error
+            ) { client in
+                try await download(url, client: client, to: destination, deadline: deadline, progress: progress)
             }
+            guard let next else { return }
+            url = next
         }
         throw DatasetError.tooManyRedirects(url: original.absoluteString)
     }

@@ -121,25 +121,17 @@ final class WebhookDispatcher: Sendable {
     /// POSTs `body` to `url`, connecting only to the address that passed the policy.
     private func post(_ body: Data, to url: String) async -> PostOutcome {
         guard let target = URL(string: url), let host = target.host else { return .refused("not a URL") }
-        let pinned: String?
         do {
-            pinned = try await AddressPolicy.checkedAddress(for: target, allowPrivate: allowPrivateURLs)
-        } catch {
-            switch error {
-            case .privateAddress(_, let address):
-                return .refused("it resolves to \(address), a private/loopback/link-local/metadata address (operators can allow this with --allow-private-urls)")
-            case .unresolvableHost:
-                return .failed("the host \(host) does not resolve")
-            default:
-                return .refused("\(error)")
+            return try await AddressPolicy.withCheckedClient(for: target, allowPrivate: allowPrivateURLs) { client in
+                await post(body, to: url, with: client)
             }
+        } catch .privateAddress(_, let address) as DatasetError {
+            return .refused("it resolves to \(address), a private/loopback/link-local/metadata address (operators can allow this with --allow-private-urls)")
+        } catch .unresolvableHost as DatasetError {
+            return .failed("the host \(host) does not resolve")
+        } catch {
+            return .refused("\(error)")
         }
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        if let pinned { configuration.dnsOverride = [host: pinned] }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let outcome = await post(body, to: url, with: client)
-        try? await client.shutdown()
-        return outcome
     }
 
     private func post(_ body: Data, to url: String, with client: HTTPClient) async -> PostOutcome {
