@@ -44,24 +44,28 @@ public enum DatasetError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Writing the output folder failed.
     case outputFailed(path: String, reason: String)
 
-    public var description: String {
+    public var description: String { description(naming: "training_data_url") }
+
+    /// The description with `field` as the request field whose URL is at fault: the fetch
+    /// errors are the same whichever field named the URL (a validation `image_url` too).
+    public func description(naming field: String) -> String {
         switch self {
         case let .invalidOption(field, message):
             return "\(field): \(message)"
         case let .unsupportedURL(url):
-            return "training_data_url \(url) is not an http(s) URL with a host; give an https:// link to a zip or a file uploaded to this server"
+            return "\(field) \(url) is not an http(s) URL with a host; give an https:// link to a zip or a file uploaded to this server"
         case let .privateAddress(url, address):
-            return "training_data_url \(url) resolves to \(address), a private/loopback/link-local/metadata address; use a public URL (operators can allow this with --allow-private-urls)"
+            return "\(field) \(url) resolves to \(address), a private/loopback/link-local/metadata address; use a public URL (operators can allow this with --allow-private-urls)"
         case let .unresolvableHost(url, host):
-            return "training_data_url \(url): host \(host) does not resolve; check the URL"
+            return "\(field) \(url): host \(host) does not resolve; check the URL"
         case let .httpStatus(url, status):
-            return "training_data_url \(url) answered HTTP \(status); check that the link is public and not expired"
+            return "\(field) \(url) answered HTTP \(status); check that the link is public and not expired"
         case let .fetchFailed(url, attempts, reason):
             return "could not download \(url) after \(attempts) attempt(s): \(reason); try again later or upload the zip to this server"
         case let .archiveTooLarge(source, limit):
             return "\(source) is larger than the \(limit) byte limit; split the dataset or ask the operator to raise it"
         case let .tooManyRedirects(url):
-            return "training_data_url \(url) redirects too many times; give the final URL"
+            return "\(field) \(url) redirects too many times; give the final URL"
         case let .unreadableFile(path, reason):
             return "cannot read \(path): \(reason)"
         case let .corruptArchive(source, reason):

@@ -57,22 +57,13 @@ struct ValidationImageFetcher: Sendable {
     static func failure(_ error: DatasetError, field: String) -> JobFailure {
         let message: String
         switch error {
-        case let .privateAddress(url, address):
-            message = "\(field) \(url) resolves to \(address), a private/loopback/link-local/metadata address; use a public URL or upload the image with POST /files (operators can allow private URLs with --allow-private-urls)"
-        case let .unresolvableHost(url, host):
-            message = "\(field) \(url): the host \(host) does not resolve; check the URL"
-        case let .httpStatus(url, status):
-            message = "\(field) \(url) answered HTTP \(status); check that the link is public and not expired"
+        // The archive-specific remedies (split the dataset, upload the zip) do not fit an image.
         case let .archiveTooLarge(url, limit):
             message = "\(field) \(url) is larger than \(limit) bytes; use a smaller image"
         case let .fetchFailed(url, attempts, reason):
             message = "could not download \(field) \(url) after \(attempts) attempt(s): \(reason)"
-        case let .tooManyRedirects(url):
-            message = "\(field) \(url) redirects too many times"
-        case let .unsupportedURL(url):
-            message = "\(field) \(url) is not an http(s) URL (a redirect may have pointed elsewhere)"
         default:
-            message = "\(field): \(error)"
+            message = error.description(naming: field)
         }
         return JobFailure(statusCode: 400, type: "bad_validation_image", message: message)
     }
