@@ -27,7 +27,7 @@ public final class KilnAPI: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         let initial = configuration.publicURL ?? configuration.listeningURL(boundPort: configuration.port)
-        self.baseURLBox = Mutex(Self.trimSlash(initial))
+        self.baseURLBox = Mutex(StoredFile.trimmingSlashes(initial))
     }
 
     /// Base of absolute URLs, without a trailing slash.
@@ -36,13 +36,7 @@ public final class KilnAPI: Sendable {
     /// Records the real listening URL (used when no `--public-url` was given).
     public func setBaseURL(_ url: String) {
         guard configuration.publicURL == nil else { return }
-        baseURLBox.withLock { $0 = Self.trimSlash(url) }
-    }
-
-    static func trimSlash(_ url: String) -> String {
-        var url = url
-        while url.hasSuffix("/") { url.removeLast() }
-        return url
+        baseURLBox.withLock { $0 = StoredFile.trimmingSlashes(url) }
     }
 
     /// `…/requests/<id>` for a job.
@@ -52,13 +46,7 @@ public final class KilnAPI: Sendable {
 
     /// Absolute URL of a stored file.
     func fileURL(_ file: StoredFile) -> String {
-        "\(baseURL)/files/\(file.id)/\(Self.percentEncodePathComponent(file.fileName))"
-    }
-
-    static func percentEncodePathComponent(_ s: String) -> String {
-        var allowed = CharacterSet.urlPathAllowed
-        allowed.remove(charactersIn: "/?#")
-        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+        file.url(base: baseURL)
     }
 
     /// Whether `url` names a file this server issued to `owner`.

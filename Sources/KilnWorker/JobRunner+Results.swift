@@ -42,7 +42,7 @@ extension JobRunner {
         // A repeated export (after a crash mid-way) replaces what an earlier attempt registered.
         for old in try store.files(jobID: job.id) { try store.deleteFile(id: old.id) }
 
-        let base = Self.trimSlash(configuration.publicBaseURL())
+        let base = configuration.publicBaseURL()
         var output: [String: FalFile?] = ["video": nil, "debug_dataset": nil]
         for file in files {
             let id = UUID().uuidString.lowercased()
@@ -52,11 +52,11 @@ extension JobRunner {
             try Self.linkOrCopy(file.source, to: destination)
             let (size, sha) = try Self.sizeAndSHA256(of: destination)
             let relative = Self.relativePath(destination, to: configuration.dataDirectory)
-            try store.insertFile(StoredFile(
+            let stored = StoredFile(
                 id: id, owner: job.owner, fileName: file.fileName, contentType: file.contentType, size: size, sha256: sha,
-                relativePath: relative, kind: .artifact, jobID: job.id))
-            let encodedName = file.fileName.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? file.fileName
-            output[file.key] = FalFile(url: "\(base)/files/\(id)/\(encodedName)", contentType: file.contentType,
+                relativePath: relative, kind: .artifact, jobID: job.id)
+            try store.insertFile(stored)
+            output[file.key] = FalFile(url: stored.url(base: base), contentType: file.contentType,
                                        fileName: file.fileName, fileSize: size)
             reporter.log("output \(file.key): \(file.fileName) (\(size) bytes)", source: "worker")
         }
@@ -67,12 +67,6 @@ extension JobRunner {
 
     private func absolute(_ path: String, _ folder: JobFolder) -> String {
         path.hasPrefix("/") ? path : (folder.engine as NSString).appendingPathComponent(path)
-    }
-
-    static func trimSlash(_ url: String) -> String {
-        var url = url
-        while url.hasSuffix("/") { url.removeLast() }
-        return url
     }
 
     /// `path` relative to `base` when inside it, else `path` unchanged.
