@@ -139,8 +139,10 @@ extension KilnAPI {
 
     /// `GET …/requests/{id}/status/stream[?logs=1]`: SSE until COMPLETED.
     func statusStream(_ request: Request, context: KilnRequestContext) async throws -> Response {
-        let first = try job(from: context)
-        return eventStreamResponse(jobID: first.id, owner: context.owner, withLogs: Self.wantsLogs(request))
+        guard let id = Self.requestID(context), try store.status(id: id, owner: context.owner) != nil else {
+            throw Self.requestNotFound
+        }
+        return eventStreamResponse(jobID: id, owner: context.owner, withLogs: Self.wantsLogs(request))
     }
 
     /// An SSE response that sends the job's status at once and after every change.
